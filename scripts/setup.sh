@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the project needs beyond npm packages, idempotently: safe to run again and again.
-#   - Debian `chromium` for the real-browser check of the rendered docs (spec/docs.browser.test.ts).
+#   - Debian `chromium` for the real-browser check of the rendered docs (spec/docs.browser.test.ts);
+#   - Debian `wrk` for `npm run bench:load`.
 # Run as root (CI and the dev machines are), or it prints the exact command to run and fails.
 set -euo pipefail
 
-APT_PACKAGES=(chromium)
+APT_PACKAGES=(chromium wrk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,304 @@
+// `npm run bench:load`: what signing costs the load generator. In one run, against one sandbox
+// started as a separate process (`sandbox/main.ts --port 0 --fault accept-any-signature`):
+//
+//   wrk                   wrk (Debian package) with load/bench.lua: a fixed POST, no signing
+//   autocannon unsigned   the same request from autocannon: fixed signature, counter nonce
+//   autocannon signed     fresh random nonce, timestamp and MD5 signature per request (load/fastsign.ts)
+//
+// The fault makes the sandbox accept any signature, so all three runs get the same server work (every
+// request has a unique nonce and goes through to the business answer, code 200); the only difference
+// between the two autocannon runs is the client-side signing. Same connections and duration for all.
+//
+// Writes reports/bench-load.json:
+//   {"wrk_rps", "autocannon_unsigned_rps", "autocannon_signed_rps", "signing_cost_ratio", ...}
+// signing_cost_ratio = 1 − signed/unsigned: the share of autocannon's throughput that signing costs.
+// Target ≤ 0.10 (signed ≥ 0.9 × unsigned); exit 1 when missed. Also reported: CPU used by the load
+// generator and by the sandbox during each run (which side was the bottleneck), and signing speed alone.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createNodeSigner } from '../lib/signing/node.ts';
+import { cliMain, numberOption } from './cli.ts';
+import { runLoad } from './engine.ts';
+import { createFastSigner, isoTimestamp } from './fastsign.ts';
+import { writeReportFile } from './report.ts';
+import { LoadUsageError, SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY } from './target.ts';
+
+const PATH = '/v1/apk/upgrade';
+const BODY = JSON.stringify({ apkKey: 'apk-basic', versionCode: 1, appointVersionCode: 0, devModelKey: 'stv1', devKey: 'bench-device' });
+const TARGET_RATIO = 0.1;
+
+interface RunFigures {
+  rps: number;
+  requests: number;
+  seconds: number;
+  non2xx: number;
+  errors: number;
+  /** CPU seconds per wall second (1.0 = one core busy). */
+  clientCpu: number | null;
+  sandboxCpu: number | null;
+  /** This process's CPU microseconds per answered request (autocannon runs only). */
+  clientCpuUsPerRequest: number | null;
+}
+
+function combine(slices: RunFigures[]): RunFigures {
+  const sum = (pick: (r: RunFigures) => number) => slices.reduce((n, r) => n + pick(r), 0);
+  const seconds = sum((r) => r.seconds);
+  const requests = sum((r) => r.requests);
+  const weighted = (pick: (r: RunFigures) => number | null) =>
+    slices.some((r) => pick(r) === null) ? null : sum((r) => pick(r)! * r.seconds) / seconds;
+  return {
+    rps: requests / seconds,
+    requests,
+    seconds,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    clientCpu: weighted((r) => r.clientCpu),
+    sandboxCpu: weighted((r) => r.sandboxCpu),
+    clientCpuUsPerRequest: slices.some((r) => r.clientCpuUsPerRequest === null) ? null : sum((r) => r.clientCpuUsPerRequest! * r.requests) / requests,
+  };
+}
+
+function startSandbox(): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/main.ts', '--host', '127.0.0.1', '--port', '0', '--fault', 'accept-any-signature'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`the sandbox did not start within 30 s: ${err}`));
+    }, 30_000);
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+      const m = /sandbox listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the sandbox exited (${code}) before listening: ${err}`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** CPU seconds a process has used so far (Linux /proc), or null where that is not available. */
+function processCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100)
+  } catch {
+    return null;
+  }
+}
+
+async function measure(sandboxPid: number | undefined, fn: () => Promise<{ requests: number; non2xx: number; errors: number; seconds: number }>): Promise<RunFigures> {
+  const sandbox0 = processCpuSeconds(sandboxPid);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const sandbox1 = processCpuSeconds(sandboxPid);
+  const own = process.cpuUsage(cpu0);
+  return {
+    rps: r.requests / r.seconds,
+    requests: r.requests,
+    seconds: r.seconds,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    clientCpu: (own.user + own.system) / 1e6 / wall,
+    sandboxCpu: sandbox0 === null || sandbox1 === null ? null : (sandbox1 - sandbox0) / wall,
+    clientCpuUsPerRequest: r.requests ? (own.user + own.system) / r.requests : null,
+  };
+}
+
+function runWrk(url: string, connections: number, seconds: number, env: NodeJS.ProcessEnv): { requests: number; non2xx: number; errors: number; seconds: number } {
+  const run = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', 'load/bench.lua', url], {
+    encoding: 'utf8',
+    env,
+    timeout: (seconds + 30) * 1000,
+  });
+  if (run.error) throw new LoadUsageError(`wrk could not run (${run.error.message}): install the Debian package \`wrk\` (scripts/setup.sh)`);
+  if (run.status !== 0) throw new Error(`wrk failed (${run.status}): ${run.stderr}`);
+  const text = run.stdout;
+  const total = /(\d+) requests in ([\d.]+)(m?s)/.exec(text);
+  if (!total) throw new Error(`cannot read wrk's output:\n${text}`);
+  const duration = Number(total[2]) * (total[3] === 'ms' ? 0.001 : 1);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  return {
+    requests: Number(total[1]),
+    non2xx,
+    errors: errors ? errors.slice(1).reduce((n, v) => n + Number(v), 0) : 0,
+    seconds: duration,
+  };
+}
+
+async function runAutocannon(url: string, connections: number, seconds: number, headersFor: () => Record<string, string>) {
+  const body = Buffer.from(BODY, 'utf8');
+  const outcome = await runLoad<null>({
+    url,
+    connections,
+    durationSeconds: seconds,
+    maxRequests: 10_000_000,
+    next: () => ({ request: { path: PATH, body, headers: headersFor() }, tag: null }),
+  });
+  return { requests: outcome.answered, non2xx: outcome.non2xx, errors: outcome.errors + outcome.timeouts, seconds: outcome.wallSeconds };
+}
+
+/** Signatures per second for a signer, over about `ms` milliseconds. */
+function signingRate(sign: () => void, ms = 500): number {
+  for (let i = 0; i < 2_000; i++) sign(); // warm up
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < ms && n < 10_000_000) {
+    for (let i = 0; i < 1_000; i++) sign();
+    n += 1_000;
+    now = performance.now();
+  }
+  return n / ((now - start) / 1000);
+}
+
+async function main(): Promise<boolean> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '8' },
+      out: { type: 'string', default: 'reports' },
+      // lib: sign with lib/signing's portable path instead, to see what the fast path saves
+      signer: { type: 'string', default: 'fast' },
+    },
+  });
+  if (values.signer !== 'fast' && values.signer !== 'lib') throw new LoadUsageError(`--signer must be fast or lib, got "${values.signer}"`);
+  const seconds = numberOption('duration', values.duration, { integer: true, min: 1 })!;
+  const connections = numberOption('connections', values.connections, { integer: true, min: 1 })!;
+  if (seconds > 60 || connections > 64) throw new LoadUsageError('bench:load is capped at --duration 60 and --connections 64');
+  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  if (wrkVersion.error) throw new LoadUsageError('wrk is not installed: install the Debian package `wrk` (scripts/setup.sh installs it)');
+
+  const sandbox = await startSandbox();
+  const pid = sandbox.child.pid;
+  try {
+    const stamp = isoTimestamp(Date.now()); // valid for the 5-minute window; the run takes well under that
+    const fixedSignature = 'f'.repeat(32); // any value passes under accept-any-signature
+    const runPrefix = randomBytes(7).toString('hex');
+    let counter = 0;
+    const unsignedHeaders = () => ({
+      'content-type': 'application/json',
+      'X-Timestamp': stamp,
+      'X-Nonce': `${runPrefix}ac${(counter++).toString(16).padStart(12, '0')}`,
+      'X-AccessKey': SANDBOX_ACCESS_KEY,
+      'X-Signature': fixedSignature,
+    });
+    const signer = createFastSigner({ accessKey: SANDBOX_ACCESS_KEY, secretKey: SANDBOX_SECRET_KEY });
+    const template = signer.template('POST', PATH, Buffer.from(BODY, 'utf8'));
+    const libSigner = createNodeSigner();
+    const signedHeaders =
+      values.signer === 'lib'
+        ? () => ({
+            'content-type': 'application/json',
+            ...libSigner.sign({ method: 'POST', target: PATH, body: BODY, accessKey: SANDBOX_ACCESS_KEY, secretKey: SANDBOX_SECRET_KEY }).headers,
+          })
+        : () => ({ 'content-type': 'application/json', ...signer.signWith(template) });
+
+    console.log(`bench:load: sandbox (accept-any-signature) at ${sandbox.url}; ${seconds}s per run, ${connections} connections, signer ${values.signer}`);
+    await runAutocannon(sandbox.url, connections, 1, unsignedHeaders); // warm-up: JIT on both sides
+
+    const wrkEnv = {
+      ...process.env,
+      BENCH_PATH: PATH,
+      BENCH_BODY: BODY,
+      BENCH_TIMESTAMP: stamp,
+      BENCH_ACCESS_KEY: SANDBOX_ACCESS_KEY,
+      BENCH_SIGNATURE: fixedSignature,
+      BENCH_NONCE_PREFIX: `${runPrefix}`,
+    };
+    const wrk = await measure(pid, async () => runWrk(sandbox.url, connections, seconds, wrkEnv));
+    wrk.clientCpu = null; // wrk is another process; its CPU is not this process's
+    wrk.clientCpuUsPerRequest = null;
+    console.log(`  wrk                  ${wrk.rps.toFixed(0)} req/s`);
+    // The two autocannon variants alternate in 1-second slices (unsigned, signed, unsigned, …), so
+    // both see the same background load on a shared machine; each gets `seconds` slices in total.
+    const unsignedSlices: RunFigures[] = [];
+    const signedSlices: RunFigures[] = [];
+    for (let i = 0; i < seconds; i++) {
+      unsignedSlices.push(await measure(pid, () => runAutocannon(sandbox.url, connections, 1, unsignedHeaders)));
+      signedSlices.push(await measure(pid, () => runAutocannon(sandbox.url, connections, 1, signedHeaders)));
+    }
+    const unsigned = combine(unsignedSlices);
+    const signed = combine(signedSlices);
+    console.log(`  autocannon unsigned  ${unsigned.rps.toFixed(0)} req/s`);
+    console.log(`  autocannon signed    ${signed.rps.toFixed(0)} req/s`);
+
+    // Signing alone, no network: the fast path used above and lib/signing's portable path.
+    const fastOps = signingRate(() => signer.signWith(template));
+    const libOps = signingRate(() => libSigner.sign({ method: 'POST', target: PATH, body: BODY, accessKey: SANDBOX_ACCESS_KEY, secretKey: SANDBOX_SECRET_KEY }));
+
+    const ratio = 1 - signed.rps / unsigned.rps;
+    const bad = [wrk, unsigned, signed].reduce((n, r) => n + r.non2xx + r.errors, 0);
+    const met = ratio <= TARGET_RATIO;
+    const figures = {
+      wrk_rps: Math.round(wrk.rps),
+      autocannon_unsigned_rps: Math.round(unsigned.rps),
+      autocannon_signed_rps: Math.round(signed.rps),
+      signing_cost_ratio: Number(ratio.toFixed(4)),
+      signed_to_unsigned: Number((signed.rps / unsigned.rps).toFixed(4)),
+      target: `signing_cost_ratio <= ${TARGET_RATIO} (signed >= ${1 - TARGET_RATIO} x unsigned)`,
+      target_met: met,
+      connections,
+      duration_seconds: seconds,
+      signer: values.signer === 'lib' ? 'lib/signing (createNodeSigner)' : 'load/fastsign.ts',
+      sandbox_fault: 'accept-any-signature',
+      non_2xx_or_errors: bad,
+      cpu_cores_used: {
+        note: 'CPU seconds per wall second during each run; near 1.0 means that side was saturated (one Node thread)',
+        wrk: { load_generator: null, sandbox: round2(wrk.sandboxCpu) },
+        autocannon_unsigned: { load_generator: round2(unsigned.clientCpu), sandbox: round2(unsigned.sandboxCpu) },
+        autocannon_signed: { load_generator: round2(signed.clientCpu), sandbox: round2(signed.sandboxCpu) },
+      },
+      load_generator_cpu_us_per_request: {
+        note: 'CPU time of this process per answered request: what one request costs autocannon, with and without signing',
+        unsigned: round2(unsigned.clientCpuUsPerRequest),
+        signed: round2(signed.clientCpuUsPerRequest),
+      },
+      signing_only_ops_per_sec: { fast_path_load_fastsign: Math.round(fastOps), lib_signing: Math.round(libOps) },
+    };
+    const line =
+      `bench:load: wrk ${figures.wrk_rps} req/s, autocannon unsigned ${figures.autocannon_unsigned_rps} req/s, ` +
+      `signed ${figures.autocannon_signed_rps} req/s: signing costs ${(ratio * 100).toFixed(1)}% of autocannon's throughput ` +
+      `(target ≤ ${TARGET_RATIO * 100}%: ${met ? 'met' : 'MISSED'}); signing alone ${Math.round(fastOps / 1000)}k/s (lib/signing ${Math.round(libOps / 1000)}k/s)`;
+    await writeReportFile(values.out, 'bench-load.json', `${JSON.stringify(figures, null, 2)}\n`, SANDBOX_SECRET_KEY);
+    console.log(line);
+    if (bad > 0) console.log(`bench:load: warning: ${bad} answers were not 2xx or failed; the figures may not compare like with like`);
+    console.log(`bench:load: wrote ${values.out}/bench-load.json`);
+    return met && bad === 0;
+  } finally {
+    await stopChild(sandbox.child);
+  }
+}
+
+function round2(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 100) / 100;
+}
+
+await cliMain('bench:load', main);

@@ -1,0 +1,147 @@
+// Where load goes: the embedded sandbox (default) or UPGRADELINK_BASE_URL, with the credentials,
+// the safety check (load/safety.ts) and a fail-fast probe shared by every scenario.
+import { sendRaw } from '../lib/client/raw.ts';
+import { createNodeSigner } from '../lib/signing/node.ts';
+import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
+
+export const SANDBOX_ACCESS_KEY = 'ak-sandbox-0001';
+/** Fictitious: the fixtures' test pair. Only used for the embedded sandbox. */
+export const SANDBOX_SECRET_KEY = 'test-secret-DO-NOT-USE-0001';
+export const SANDBOX_FIXTURES = 'fixtures/sandbox.json';
+
+/** A problem with how the run was asked for: the CLI prints it and exits 2. */
+export class LoadUsageError extends Error {
+  override name = 'LoadUsageError';
+}
+
+/** The sandbox's clock, when this process may drive it (embedded sandbox or its control listener). */
+export interface ClockControl {
+  /** Stop the server's clock at this instant (epoch ms). */
+  freezeAt(ms: number): Promise<void>;
+  /** Let it run again at real time. */
+  release(): Promise<void>;
+}
+
+export interface Target {
+  baseUrl: string;
+  accessKey: string;
+  secretKey: string;
+  /** For reports: never contains the secret. */
+  label: string;
+  embedded: boolean;
+  loopback: boolean;
+  clock?: ClockControl;
+  close(): Promise<void>;
+}
+
+export interface TargetRequest {
+  baseUrl?: string;
+  faults?: string[];
+  /** A sandbox's loopback control listener (`--control-url`), to drive its clock. */
+  controlUrl?: string;
+  /** Start the embedded sandbox even when UPGRADELINK_BASE_URL is set (tests). */
+  embedded?: boolean;
+}
+
+function controlClock(controlUrl: string): ClockControl {
+  const url = new URL(controlUrl);
+  if (!isLoopbackHost(url.hostname)) throw new LoadUsageError(`--control-url must be a loopback address (the sandbox's control listener), got ${url.hostname}`);
+  const post = async (body: unknown) => {
+    const response = await sendRaw({
+      baseUrl: controlUrl,
+      method: 'POST',
+      target: '/clock',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      timeoutMs: 5_000,
+    });
+    if (response.status !== 200) throw new Error(`sandbox control answered ${response.status}: ${response.bodyText}`);
+  };
+  return {
+    async freezeAt(ms) {
+      await post({ freeze: true });
+      await post({ set: new Date(ms).toISOString() });
+    },
+    async release() {
+      await post({ unfreeze: true });
+      await post({ offsetMs: 0 });
+    },
+  };
+}
+
+/** Starts the embedded sandbox, or describes the remote target from flags and environment. */
+export async function openTarget(request: TargetRequest): Promise<Target> {
+  const faults = request.faults ?? [];
+  const baseUrl = request.embedded ? undefined : (request.baseUrl ?? process.env.UPGRADELINK_BASE_URL);
+  if (!baseUrl) {
+    if (request.controlUrl) throw new LoadUsageError('--control-url applies to a sandbox given with --base-url');
+    const { startSandbox } = await import('../sandbox/index.ts');
+    const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, fixtures: SANDBOX_FIXTURES, faults });
+    return {
+      baseUrl: sandbox.url,
+      accessKey: (request.embedded ? undefined : process.env.UPGRADELINK_ACCESS_KEY) ?? SANDBOX_ACCESS_KEY,
+      secretKey: (request.embedded ? undefined : process.env.UPGRADELINK_SECRET_KEY) ?? SANDBOX_SECRET_KEY,
+      label: `embedded sandbox at ${sandbox.url}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
+      embedded: true,
+      loopback: true,
+      clock: {
+        async freezeAt(ms) {
+          sandbox.clock.freeze(ms);
+        },
+        async release() {
+          sandbox.clock.reset();
+        },
+      },
+      close: () => sandbox.close(),
+    };
+  }
+  if (faults.length) throw new LoadUsageError('--fault applies to the embedded sandbox only; unset UPGRADELINK_BASE_URL and --base-url');
+  const accessKey = process.env.UPGRADELINK_ACCESS_KEY;
+  const secretKey = process.env.UPGRADELINK_SECRET_KEY;
+  if (!accessKey) throw new LoadUsageError('UPGRADELINK_ACCESS_KEY is not set (the access key for the target)');
+  if (!secretKey) throw new LoadUsageError('UPGRADELINK_SECRET_KEY is not set (the secret paired with UPGRADELINK_ACCESS_KEY)');
+  let loopback = false;
+  try {
+    loopback = isLoopbackHost(new URL(baseUrl).hostname);
+  } catch {
+    // checkPlan names the bad URL
+  }
+  return {
+    baseUrl,
+    accessKey,
+    secretKey,
+    label: baseUrl,
+    embedded: false,
+    loopback,
+    ...(request.controlUrl ? { clock: controlClock(request.controlUrl) } : {}),
+    close: async () => {},
+  };
+}
+
+/** Throws LoadUsageError listing every reason the plan may not run. */
+export function assertSafe(plan: LoadPlan): void {
+  const problems = checkPlan(plan);
+  if (problems.length > 0) throw new LoadUsageError(`refusing to run:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** Fail fast, as k6's setup() would: the target must answer and accept the credentials. */
+export async function probe(target: Target, path: string, body: string): Promise<void> {
+  const signed = createNodeSigner().sign({ method: 'POST', target: path, body, accessKey: target.accessKey, secretKey: target.secretKey });
+  let code: number | undefined;
+  try {
+    const response = await sendRaw({
+      baseUrl: target.baseUrl,
+      method: 'POST',
+      target: path,
+      headers: { 'Content-Type': 'application/json', ...signed.headers },
+      body,
+      timeoutMs: 5_000,
+    });
+    code = (response.json as { code?: number } | undefined)?.code;
+  } catch (error) {
+    throw new LoadUsageError(`the target ${target.baseUrl} is not answering (${(error as Error).message}); start it or fix UPGRADELINK_BASE_URL`);
+  }
+  if (code === 401001 || code === 401002) {
+    throw new LoadUsageError(`the target rejected the credentials (code ${code}): check UPGRADELINK_ACCESS_KEY and UPGRADELINK_SECRET_KEY`);
+  }
+}
