@@ -2,7 +2,7 @@
 // fixed time, unthrottled on loopback or at --rate. The first part of `npm run load:smoke`.
 import { runLoad } from './engine.ts';
 import { MixTraffic, type MixEntry } from './mix.ts';
-import { scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
+import { endpointTable, scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
 import type { Target } from './target.ts';
 
 export interface JourneyPlan {
@@ -66,19 +66,7 @@ export async function runJourney(target: Target, plan: JourneyPlan): Promise<Sce
         .join(', '),
     },
     tables: [
-      {
-        title: 'By endpoint',
-        columns: ['request', 'path', 'sent', 'business codes', 'unexpected'],
-        rows: endpoints.map((e) => [
-          e.name,
-          e.path,
-          e.sent,
-          Object.entries(e.codes)
-            .map(([c, n]) => `${c}: ${n}`)
-            .join(', '),
-          e.unexpected,
-        ]),
-      },
+      endpointTable(endpoints),
     ],
     thresholds,
     data: {

@@ -247,3 +247,20 @@ export async function writeRunReports(dir: string, summary: RunSummary, results:
     writeReportFile(dir, 'load-junit.xml', renderJUnit(summary, results), secret),
   ]);
 }
+
+/** The "By endpoint" table shared by the mix-driven scenarios (journey, throughput). */
+export function endpointTable(endpoints: ReadonlyArray<{ name: string; path: string; sent: number; codes: Record<string, number>; unexpected: number }>) {
+  return {
+    title: 'By endpoint',
+    columns: ['request', 'path', 'sent', 'business codes', 'unexpected'],
+    rows: endpoints.map((e) => [
+      e.name,
+      e.path,
+      e.sent,
+      Object.entries(e.codes)
+        .map(([c, n]) => `${c}: ${n}`)
+        .join(', '),
+      e.unexpected,
+    ]),
+  };
+}

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { cliMain, finishRun, isMain, numberOption } from './cli.ts';
 import { runLoad } from './engine.ts';
 import { DEFAULT_MIX, MixTraffic, readMix, type MixEntry } from './mix.ts';
-import { scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
+import { endpointTable, scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
 import { assertSafe, LoadUsageError, openTarget, probe, type Target } from './target.ts';
 
 /** A share [start, end) of the load, as fractions of 1. */
@@ -153,19 +153,7 @@ export async function runThroughput(target: Target, plan: ThroughputPlan): Promi
       'p99 ms, autocannon (coordinated-omission corrected)': outcome.latencyAutocannonMs.p99,
     },
     tables: [
-      {
-        title: 'By endpoint',
-        columns: ['request', 'path', 'sent', 'business codes', 'unexpected'],
-        rows: traffic.endpoints().map((e) => [
-          e.name,
-          e.path,
-          e.sent,
-          Object.entries(e.codes)
-            .map(([c, n]) => `${c}: ${n}`)
-            .join(', '),
-          e.unexpected,
-        ]),
-      },
+      endpointTable(traffic.endpoints()),
     ],
     thresholds,
     data: { ...figures, latencyMs: outcome.latencyMs, latencyAutocannonMs: outcome.latencyAutocannonMs, codes },
