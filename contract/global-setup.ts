@@ -1,30 +1,43 @@
-// Starts what the chosen target needs and hands the tests a ResolvedTarget through provide():
-//   sandbox  the reference sandbox (child process, port 0, control port) behind a Prism validation
-//            proxy (no --errors, so negative tests see the sandbox's own answer)
+// Starts what the chosen target needs, through lib/runtime (containers or local processes), and hands
+// the tests a ResolvedTarget through provide():
+//   sandbox  the reference sandbox (with its control port) behind a Prism validation proxy (no
+//            --errors, so negative tests see the sandbox's own answer)
 //   mock     a Prism mock of the bundled spec
-//   remote   nothing to start; base URL from UPGRADELINK_BASE_URL, optionally behind the proxy
+//   remote   nothing of its own; UPGRADELINK_BASE_URL, behind a Prism proxy started here
+// Where they run: UPGRADELINK_RUNTIME=container|process|auto (default auto: containers when a Docker
+// engine answers and the images are built, else processes after one line saying why); the contract
+// command's --runtime flag sets it (scripts/contract.ts).
 // CONTRACT_PRISM=0 skips the proxy (the mutation self-test relies on in-process validation only);
 // CONTRACT_FAULTS=a,b starts the sandbox with those fault switches.
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { startServices, type PrismServiceOptions, type Services } from '../lib/runtime/index.ts';
 import { loadTargetDescription, resolveSecret, targetKindFromEnv, PROJECT_ROOT, type ResolvedTarget } from './support/target.ts';
-import { freePort, startProcess, PRISM_BIN, SPEC_YAML, type Started } from './support/processes.ts';
 
 export function reportDir(): string {
   return path.resolve(PROJECT_ROOT, process.env.CONTRACT_REPORT_DIR ?? 'reports');
 }
+
+const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 /**
  * Prism logs four info lines per request, which costs more CPU than its validation: log warnings
  * (the violations) and up only, which more than halves the suite's wall time. Request validation
  * is off: request violations are expected in negative tests and ignored, and Prism is the suite's
  * busiest process. CORS is off so answers keep the target's own headers. CONTRACT_PRISM_ARGS
- * overrides.
+ * replaces these arguments (its `-v LEVEL`, if any, sets the log level).
  */
-function prismTuning(mode: 'proxy' | 'mock'): string[] {
-  if (process.env.CONTRACT_PRISM_ARGS !== undefined) return process.env.CONTRACT_PRISM_ARGS.split(/\s+/).filter(Boolean);
-  // `prism mock` has no --validate-request flag (it always validates, to pick its answer).
-  return mode === 'proxy' ? ['--cors', 'false', '--validate-request', 'false', '-v', 'warn'] : ['--cors', 'false', '-v', 'warn'];
+export function prismTuning(mode: 'proxy' | 'mock', override = process.env.CONTRACT_PRISM_ARGS): Pick<PrismServiceOptions, 'logLevel' | 'extraArgs'> {
+  if (override === undefined) {
+    // `prism mock` has no --validate-request flag (it always validates, to pick its answer).
+    return { logLevel: 'warn', extraArgs: mode === 'proxy' ? ['--cors', 'false', '--validate-request', 'false'] : ['--cors', 'false'] };
+  }
+  const args = override.split(/\s+/).filter(Boolean);
+  const at = args.findIndex((a) => a === '-v' || a === '--verbose');
+  if (at === -1) return { logLevel: 'info', extraArgs: args };
+  const level = args[at + 1];
+  if (!level || !LOG_LEVELS.has(level)) throw new Error(`CONTRACT_PRISM_ARGS: ${args[at]} needs one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(level ?? '')}`);
+  return { logLevel: level as PrismServiceOptions['logLevel'] & string, extraArgs: [...args.slice(0, at), ...args.slice(at + 2)] };
 }
 
 export default async function setup(project: TestProject) {
@@ -33,63 +46,36 @@ export default async function setup(project: TestProject) {
   const secretKey = resolveSecret(description);
   const faults = (process.env.CONTRACT_FAULTS ?? '').split(',').map((f) => f.trim()).filter(Boolean);
   const usePrismProxy = process.env.CONTRACT_PRISM !== '0' && kind !== 'mock';
-  const started: Started[] = [];
-  const logs = reportDir();
+  const logDir = reportDir();
 
+  let remoteUrl: string | undefined;
+  if (kind === 'remote') {
+    const url = process.env.UPGRADELINK_BASE_URL ?? description.baseUrl;
+    if (!url || /\.invalid\b/.test(url)) throw new Error('CONTRACT_TARGET=remote: set UPGRADELINK_BASE_URL to the deployment under test');
+    remoteUrl = url.replace(/\/$/, '');
+  }
+
+  // A remote target without the proxy needs nothing started.
+  let services: Services | undefined;
+  if (kind === 'sandbox') {
+    services = await startServices({
+      sandbox: { faults, controlPort: true },
+      ...(usePrismProxy ? { prism: { mode: 'proxy', ...prismTuning('proxy') } } : {}),
+      logDir,
+      secret: secretKey,
+    });
+  } else if (kind === 'mock') {
+    services = await startServices({ sandbox: false, prism: { mode: 'mock', ...prismTuning('mock') }, logDir, secret: secretKey });
+  } else if (usePrismProxy) {
+    services = await startServices({ sandbox: false, prism: { mode: 'proxy', upstream: remoteUrl!, ...prismTuning('proxy') }, logDir, secret: secretKey });
+  }
   const teardown = async () => {
-    await Promise.all(started.reverse().map((s) => s.stop()));
+    await services?.stop();
   };
 
   try {
-    let directUrl: string;
-    let controlUrl: string | undefined;
-    let prism: ResolvedTarget['prism'] = 'none';
-
-    if (kind === 'sandbox') {
-      const sandbox = await startProcess({
-        name: 'sandbox',
-        args: ['--import', 'tsx', 'sandbox/main.ts', '--port', '0', '--control-port', '0', ...faults.flatMap((f) => ['--fault', f])],
-        ready: /sandbox listening on (http:\/\/\S+) control (http:\/\/\S+)/,
-        logFile: path.join(logs, 'sandbox.log'),
-        secret: secretKey,
-      });
-      started.push(sandbox);
-      directUrl = sandbox.match[1]!.replace(/\/$/, '');
-      controlUrl = sandbox.match[2]!.replace(/\/$/, '');
-    } else if (kind === 'mock') {
-      const port = await freePort();
-      const mock = await startProcess({
-        name: 'prism mock',
-        args: [PRISM_BIN, 'mock', SPEC_YAML, '-h', '127.0.0.1', '-p', String(port), ...prismTuning('mock')],
-        ready: { port },
-        logFile: path.join(logs, 'prism-mock.log'),
-        secret: secretKey,
-      });
-      started.push(mock);
-      directUrl = `http://127.0.0.1:${port}`;
-      prism = 'mock';
-    } else {
-      const url = process.env.UPGRADELINK_BASE_URL ?? description.baseUrl;
-      if (!url || /\.invalid\b/.test(url)) throw new Error('CONTRACT_TARGET=remote: set UPGRADELINK_BASE_URL to the deployment under test');
-      directUrl = url.replace(/\/$/, '');
-    }
-
-    let baseUrl = directUrl;
-    if (usePrismProxy) {
-      const port = await freePort();
-      const proxy = await startProcess({
-        name: 'prism proxy',
-        args: [PRISM_BIN, 'proxy', SPEC_YAML, directUrl, '-h', '127.0.0.1', '-p', String(port), ...prismTuning('proxy')],
-        // At log level warn Prism prints no "listening" line: wait for its port instead.
-        ready: { port },
-        logFile: path.join(logs, 'prism-proxy.log'),
-        secret: secretKey,
-      });
-      started.push(proxy);
-      baseUrl = `http://127.0.0.1:${port}`;
-      prism = 'proxy';
-    }
-
+    const directUrl = kind === 'sandbox' ? services!.sandboxUrl! : kind === 'mock' ? services!.prismUrl! : remoteUrl!;
+    const prism: ResolvedTarget['prism'] = kind === 'mock' ? 'mock' : usePrismProxy ? 'proxy' : 'none';
     const resolved: ResolvedTarget = {
       name: description.name,
       kind,
@@ -98,15 +84,17 @@ export default async function setup(project: TestProject) {
       ...(description.clockToleranceSeconds !== undefined ? { clockToleranceSeconds: description.clockToleranceSeconds } : {}),
       capabilities: description.capabilities,
       fixtures: description.fixtures,
-      baseUrl,
+      baseUrl: services?.baseUrl ?? directUrl,
       directUrl,
-      ...(controlUrl ? { controlUrl } : {}),
+      ...(services?.controlUrl ? { controlUrl: services.controlUrl } : {}),
       prism,
       secretKey,
       faults,
     };
     // For the conformance reporter (same process); no secret in it.
-    process.env.CONTRACT_RUN_INFO = JSON.stringify({ target: description.name, kind, prism, faults, directUrl });
+    const runtime = services ? services.runtime : 'none (remote target, nothing started)';
+    process.env.CONTRACT_RUN_INFO = JSON.stringify({ target: description.name, kind, prism, faults, directUrl, runtime, images: services?.images ?? {} });
+    if (process.env.CONTRACT_QUIET_RUNTIME !== '1') console.log(`contract: target ${description.name} at ${directUrl} (Prism ${prism}; runtime ${runtime})`);
     project.provide('contract', resolved);
   } catch (error) {
     await teardown();

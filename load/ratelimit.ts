@@ -227,6 +227,8 @@ export async function runRateLimit(target: Target, plan: RateLimitPlan): Promise
 
 export const rateLimitCliOptions = {
   'base-url': { type: 'string' },
+      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
+      runtime: { type: 'string' },
   'control-url': { type: 'string' },
   'app-key': { type: 'string', default: 'apk-flow-second-1' },
   limit: { type: 'string', default: '1' },
@@ -280,7 +282,7 @@ async function main(): Promise<boolean> {
   const { values } = parseArgs({ options: rateLimitCliOptions });
   const startedAt = Date.now();
   const plan = rateLimitPlan(values, values.quiet);
-  const target = await openTarget({ baseUrl: values['base-url'], faults: values.fault, controlUrl: values['control-url'] });
+  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault, controlUrl: values['control-url'] });
   try {
     assertSafe(rateLimitLoadPlan(plan, target));
     await probe(target, plan.path, JSON.stringify({ apkKey: plan.appKey, versionCode: 999_999 }));

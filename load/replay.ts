@@ -170,6 +170,8 @@ export async function runReplay(target: Target, plan: ReplayPlan): Promise<Scena
 
 export const replayCliOptions = {
   'base-url': { type: 'string' },
+      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
+      runtime: { type: 'string' },
   mix: { type: 'string', default: DEFAULT_MIX },
   connections: { type: 'string', default: '32' },
   rounds: { type: 'string', default: '3' },
@@ -195,7 +197,7 @@ async function main(): Promise<boolean> {
     ...(rate ? { rate } : {}),
     quiet: values.quiet,
   };
-  const target = await openTarget({ baseUrl: values['base-url'], faults: values.fault });
+  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
   try {
     assertSafe({
       baseUrl: target.baseUrl,

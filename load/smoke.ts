@@ -30,6 +30,8 @@ async function main(): Promise<boolean> {
   const { values } = parseArgs({
     options: {
       'base-url': { type: 'string' },
+      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
+      runtime: { type: 'string' },
       mix: { type: 'string', default: DEFAULT_MIX },
       duration: { type: 'string', default: '5' },
       connections: { type: 'string', default: '8' },
@@ -52,7 +54,7 @@ async function main(): Promise<boolean> {
   const rate = numberOption('rate', values.rate, { integer: true, min: 1 });
   const p99Ms = numberOption('p99-ms', values['p99-ms'])!;
 
-  const target = await openTarget({ baseUrl: values['base-url'], faults: values.fault });
+  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
   try {
     const defaults: SmokeScenario[] = target.loopback ? [...SMOKE_SCENARIOS] : ['journey', 'throughput', 'replay'];
     const wanted = values.scenarios ? values.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : defaults;

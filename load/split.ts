@@ -133,6 +133,8 @@ async function main(): Promise<boolean> {
     allowPositionals: true,
     options: {
       'base-url': { type: 'string' },
+      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
+      runtime: { type: 'string' },
       mix: { type: 'string', default: DEFAULT_MIX },
       rate: { type: 'string', default: '400' },
       duration: { type: 'string', default: '5' },
@@ -158,7 +160,7 @@ async function main(): Promise<boolean> {
   const n = numberOption('segments', values.segments, { integer: true, min: 2 })!;
   if (n > 8) throw new LoadUsageError('--segments: at most 8 local processes');
   const mix = await readMix(values.mix);
-  const target = await openTarget({ baseUrl: values['base-url'], faults: values.fault });
+  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
   try {
     assertSafe({ baseUrl: target.baseUrl, durationSeconds, connections, rate, confirmHost: process.env.LOAD_CONFIRM_HOST });
     await probe(target, mix[0]!.path, JSON.stringify(mix[0]!.body));

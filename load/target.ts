@@ -1,6 +1,7 @@
 // Where load goes: the embedded sandbox (default) or UPGRADELINK_BASE_URL, with the credentials,
 // the safety check (load/safety.ts) and a fail-fast probe shared by every scenario.
 import { sendRaw } from '../lib/client/raw.ts';
+import { fallbackNotice, parseRuntime, resolveRuntime, startServices, type RuntimeChoice } from '../lib/runtime/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
 
@@ -30,6 +31,8 @@ export interface Target {
   label: string;
   embedded: boolean;
   loopback: boolean;
+  /** Where the embedded sandbox runs; absent for a remote target. */
+  runtime?: 'container' | 'process';
   clock?: ClockControl;
   close(): Promise<void>;
 }
@@ -41,6 +44,23 @@ export interface TargetRequest {
   controlUrl?: string;
   /** Start the embedded sandbox even when UPGRADELINK_BASE_URL is set (tests). */
   embedded?: boolean;
+  /**
+   * Where the embedded sandbox runs (`--runtime`): container (the sandbox image through
+   * testcontainers, clock driven over its control port), process (inside this Node process) or auto
+   * (default, or UPGRADELINK_RUNTIME): a container when an engine answers and the image is built.
+   * Tests that pass `embedded` default to process.
+   */
+  runtime?: string;
+  /** Where a container's log goes (default reports/). */
+  logDir?: string;
+}
+
+function runtimeChoice(request: TargetRequest): RuntimeChoice {
+  try {
+    return parseRuntime(request.runtime) ?? (request.embedded ? 'process' : parseRuntime(process.env.UPGRADELINK_RUNTIME)) ?? 'auto';
+  } catch (error) {
+    throw new LoadUsageError(`${request.runtime !== undefined ? '--runtime' : 'UPGRADELINK_RUNTIME'}: ${(error as Error).message}`);
+  }
 }
 
 function controlClock(controlUrl: string): ClockControl {
@@ -75,6 +95,28 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
   const baseUrl = request.embedded ? undefined : (request.baseUrl ?? process.env.UPGRADELINK_BASE_URL);
   if (!baseUrl) {
     if (request.controlUrl) throw new LoadUsageError('--control-url applies to a sandbox given with --base-url');
+    const choice = runtimeChoice(request);
+    let decision;
+    try {
+      decision = await resolveRuntime(choice, { sandbox: true, prism: false });
+    } catch (error) {
+      throw new LoadUsageError(`--runtime ${choice}: ${(error as Error).message.replace(/^runtime container: /, '')}; or use --runtime process`);
+    }
+    if (decision.runtime === 'container') {
+      const services = await startServices({ runtime: 'container', sandbox: { faults, controlPort: true }, secret: SANDBOX_SECRET_KEY, ...(request.logDir ? { logDir: request.logDir } : {}) });
+      return {
+        baseUrl: services.sandboxUrl!,
+        accessKey: SANDBOX_ACCESS_KEY,
+        secretKey: SANDBOX_SECRET_KEY,
+        label: `sandbox container ${services.images?.sandbox ?? ''} at ${services.sandboxUrl}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
+        embedded: true,
+        loopback: true,
+        runtime: 'container',
+        clock: controlClock(services.controlUrl!),
+        close: () => services.stop(),
+      };
+    }
+    if (decision.reason) console.error(fallbackNotice(decision.reason));
     const { startSandbox } = await import('../sandbox/index.ts');
     const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, fixtures: SANDBOX_FIXTURES, faults });
     return {
@@ -84,6 +126,7 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
       label: `embedded sandbox at ${sandbox.url}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
       embedded: true,
       loopback: true,
+      runtime: 'process',
       clock: {
         async freezeAt(ms) {
           sandbox.clock.freeze(ms);
@@ -96,6 +139,7 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
     };
   }
   if (faults.length) throw new LoadUsageError('--fault applies to the embedded sandbox only; unset UPGRADELINK_BASE_URL and --base-url');
+  if (request.runtime !== undefined) throw new LoadUsageError(`--runtime applies to the embedded sandbox only: with --base-url or UPGRADELINK_BASE_URL (${baseUrl}) nothing is started`);
   const accessKey = process.env.UPGRADELINK_ACCESS_KEY;
   const secretKey = process.env.UPGRADELINK_SECRET_KEY;
   if (!accessKey) throw new LoadUsageError('UPGRADELINK_ACCESS_KEY is not set (the access key for the target)');

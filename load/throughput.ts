@@ -162,6 +162,8 @@ export async function runThroughput(target: Target, plan: ThroughputPlan): Promi
 
 export const throughputCliOptions = {
   'base-url': { type: 'string' },
+      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
+      runtime: { type: 'string' },
   mix: { type: 'string', default: DEFAULT_MIX },
   rate: { type: 'string', default: '200' },
   duration: { type: 'string', default: '5' },
@@ -187,7 +189,7 @@ async function main(): Promise<boolean> {
     p99Ms: numberOption('p99-ms', values['p99-ms'])!,
     quiet: values.quiet,
   };
-  const target = await openTarget({ baseUrl: values['base-url'], faults: values.fault });
+  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
   try {
     // The caps apply to the whole run's rate, not this segment's: a split cannot dodge them.
     assertSafe({ baseUrl: target.baseUrl, durationSeconds: plan.durationSeconds, connections: plan.connections, rate: plan.rate, confirmHost: process.env.LOAD_CONFIRM_HOST });

@@ -29,7 +29,7 @@ export interface FamilyTotals {
 
 export interface ContractResults {
   generatedAt: string;
-  target: { target?: string; kind?: string; prism?: string; faults?: string[] };
+  target: { target?: string; kind?: string; prism?: string; faults?: string[]; runtime?: string; images?: Record<string, string> };
   wallTimeMs: number;
   reason: string;
   totals: FamilyTotals & { tests: number };
@@ -99,7 +99,7 @@ export function renderMarkdown(results: ContractResults): string {
   const t = results.target;
   const out: string[] = [];
   out.push('# Contract conformance report', '');
-  out.push(`- Target: **${t.target ?? '?'}** (${t.kind ?? '?'}; Prism: ${t.prism ?? '?'})${t.faults?.length ? ` with sandbox faults: ${t.faults.join(', ')}` : ''}`);
+  out.push(`- Target: **${t.target ?? '?'}** (${t.kind ?? '?'}; Prism: ${t.prism ?? '?'}; runtime: ${t.runtime ?? '?'}${t.images && Object.keys(t.images).length ? ` from ${Object.values(t.images).join(', ')}` : ''})${t.faults?.length ? ` with sandbox faults: ${t.faults.join(', ')}` : ''}`);
   out.push(`- Generated: ${results.generatedAt}`);
   out.push(`- Wall time: **${seconds(results.wallTimeMs)}** (vitest start to end, target start-up included)`);
   out.push(`- Result: **${passed(results) ? 'PASS' : 'FAIL'}** — ${results.totals.passed} passed, ${results.totals.failed} failed, ${results.totals.skipped} skipped of ${results.totals.tests}${results.totals.tests === 0 ? ' (no test ran: did the target start? see the console and the logs beside this report)' : ''}`);
@@ -186,7 +186,7 @@ export default class ConformanceReporter implements Reporter {
     writeFileSync(path.join(dir, 'contract-results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(path.join(dir, 'contract-report.md'), renderMarkdown(results));
 
-    const lines = ['', `Contract coverage by rule family (target ${info.target ?? '?'}, Prism ${info.prism ?? '?'}):`];
+    const lines = ['', `Contract coverage by rule family (target ${info.target ?? '?'}, Prism ${info.prism ?? '?'}, runtime ${info.runtime ?? '?'}):`];
     const width = Math.max(...Object.keys(families).map((f) => f.length));
     for (const [family, n] of Object.entries(families)) {
       lines.push(`  ${family.padEnd(width)}  ${String(n.passed).padStart(4)} passed  ${String(n.failed).padStart(3)} failed  ${String(n.skipped).padStart(4)} skipped`);

@@ -5,13 +5,15 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { engineRequest, type EngineEndpoint, OWNER_LABEL } from './engine.ts';
-import type { RunningService } from './process.ts';
+import { waitForPort, type Readiness, type RunningService } from './process.ts';
+import type { WaitStrategy } from 'testcontainers';
 
 export interface ContainerSpec {
   name: string;
   image: string;
   command: string[];
-  ready: RegExp;
+  /** A log line (testcontainers' log-message wait), or the host port accepting connections. */
+  ready: Readiness;
   logFile: string;
   timeoutMs: number;
   endpoint: EngineEndpoint;
@@ -33,6 +35,45 @@ export function applyTestcontainersDefaults(env: NodeJS.ProcessEnv = process.env
 
 let sequence = 0;
 
+/**
+ * Ready when 127.0.0.1:port accepts connections (host networking: the container's port is the host's).
+ * testcontainers' own port wait goes through the mapped ports, which host mode has none of. Fails early
+ * when the container stops running.
+ */
+class HostPortWait implements WaitStrategy {
+  private timeoutMs = 60_000;
+  private timeoutSet = false;
+  constructor(private readonly port: number) {}
+  withStartupTimeout(ms: number): this {
+    this.timeoutMs = ms;
+    this.timeoutSet = true;
+    return this;
+  }
+  isStartupTimeoutSet(): boolean {
+    return this.timeoutSet;
+  }
+  getStartupTimeout(): number {
+    return this.timeoutMs;
+  }
+  async waitUntilReady(container: { inspect(): Promise<{ State: { Running: boolean; Status: string; ExitCode: number } }> }): Promise<void> {
+    let lastCheck = 0;
+    let state: string | undefined;
+    await waitForPort(this.port, Date.now() + this.timeoutMs, () => {
+      // Check the container at most every 500 ms (the callback is sync: the answer arrives for the next poll).
+      if (Date.now() - lastCheck > 500) {
+        lastCheck = Date.now();
+        container.inspect().then(
+          (info) => {
+            if (!info.State.Running) state = `container ${info.State.Status} (exit code ${info.State.ExitCode}) before port ${this.port} opened`;
+          },
+          () => undefined,
+        );
+      }
+      return state;
+    });
+  }
+}
+
 export async function startContainer(spec: ContainerSpec): Promise<RunningService> {
   applyTestcontainersDefaults();
   const { GenericContainer, Wait } = await import('testcontainers');
@@ -45,7 +86,7 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningServic
     .withNetworkMode('host')
     .withCommand(spec.command)
     .withLabels({ [OWNER_LABEL]: String(process.pid) })
-    .withWaitStrategy(Wait.forLogMessage(spec.ready))
+    .withWaitStrategy(spec.ready instanceof RegExp ? Wait.forLogMessage(spec.ready) : new HostPortWait(spec.ready.port))
     .withStartupTimeout(spec.timeoutMs)
     .withLogConsumer((stream: Readable) => {
       stream.on('data', (chunk: Buffer | string) => {
@@ -71,7 +112,7 @@ export async function startContainer(spec: ContainerSpec): Promise<RunningServic
   }
   // The log consumer reads its own stream and may lag the wait strategy: callers know the fixed ports
   // and must not rely on this match.
-  const match = tail.match(spec.ready) ?? ([''] as unknown as RegExpMatchArray);
+  const match = (spec.ready instanceof RegExp ? tail.match(spec.ready) : null) ?? ([''] as unknown as RegExpMatchArray);
   let stopping: Promise<void> | undefined;
   return {
     match,

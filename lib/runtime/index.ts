@@ -45,6 +45,12 @@ export interface PrismServiceOptions {
   errors?: boolean;
   /** Port (default: a free one). */
   port?: number;
+  /**
+   * Prism's log level (`-v`). Default info, which logs every request (four lines each); warn logs only
+   * violations and problems, which costs Prism much less CPU under load. Above info Prism prints no
+   * "listening" line, so readiness is its port accepting connections instead.
+   */
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Extra prism CLI arguments, appended. */
   extraArgs?: string[];
 }
@@ -165,6 +171,11 @@ export async function resolveRuntime(
   return { runtime: 'process', reason: problem };
 }
 
+/** The one line printed when 'auto' falls back to processes. */
+export function fallbackNotice(reason: string): string {
+  return `upgradelink runtime: falling back to local processes: ${reason}`;
+}
+
 function urlOf(match: RegExpMatchArray, group: number): string | undefined {
   return match[group]?.replace(/\/$/, '');
 }
@@ -184,7 +195,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
   }
   const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
   const decision = await resolveRuntime(choice, { sandbox: !!sandboxOptions, prism: !!prismOptions }, env);
-  if (decision.runtime === 'process' && decision.reason) notice(`upgradelink runtime: falling back to local processes: ${decision.reason}`);
+  if (decision.runtime === 'process' && decision.reason) notice(fallbackNotice(decision.reason));
 
   const logDir = path.resolve(PROJECT_ROOT, options.logDir ?? 'reports');
   const mask = options.secret ? (text: string) => maskSecret(text, options.secret!) : undefined;
@@ -278,14 +289,17 @@ export async function startServices(options: StartServicesOptions = {}): Promise
           : ['proxy', specArg, (prismOptions.upstream ?? result.sandboxUrl)!.replace(/\/$/, '')];
       args.push('-h', '127.0.0.1', '-p', String(port));
       if (prismOptions.errors) args.push('--errors');
+      const logLevel = prismOptions.logLevel ?? 'info';
+      if (logLevel !== 'info') args.push('-v', logLevel);
       args.push(...(prismOptions.extraArgs ?? []));
+      const ready = ['trace', 'debug', 'info'].includes(logLevel) ? PRISM_READY : { port };
       const logFile = path.join(logDir, `prism-${prismOptions.mode}.log`);
       const service = inContainers
         ? await startContainer({
             name: `prism-${prismOptions.mode}`,
             image: decision.images.prism!,
             command: args,
-            ready: PRISM_READY,
+            ready,
             logFile,
             timeoutMs,
             endpoint: decision.endpoint,
@@ -294,7 +308,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
             stopTimeoutMs: 0,
             ...(mask ? { mask } : {}),
           })
-        : await startNodeProcess({ name: `prism ${prismOptions.mode}`, args: [PRISM_CLI, ...args], ready: PRISM_READY, logFile, timeoutMs, ...(mask ? { mask } : {}) });
+        : await startNodeProcess({ name: `prism ${prismOptions.mode}`, args: [PRISM_CLI, ...args], ready, logFile, timeoutMs, ...(mask ? { mask } : {}) });
       running.push(service);
       result.prismUrl = `http://127.0.0.1:${port}`;
     }

@@ -27,11 +27,36 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * When a service counts as ready: a line of its output matching the regex, or its loopback port
+ * accepting connections (for a service started at a log level that prints no ready line, such as
+ * Prism at `-v warn`).
+ */
+export type Readiness = RegExp | { port: number };
+
+/** Polls 127.0.0.1:port every 50 ms until it accepts a connection, `gone()` is true or the deadline passes. */
+export async function waitForPort(port: number, deadline: number, gone: () => string | undefined): Promise<void> {
+  for (;;) {
+    const why = gone();
+    if (why) throw new Error(why);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setTimeout(1000);
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => (socket.destroy(), resolve(false)));
+      socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    });
+    if (open) return;
+    if (Date.now() >= deadline) throw new Error(`port ${port} did not accept connections in time`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export interface ProcessSpec {
   name: string;
   /** Arguments after the node binary. */
   args: string[];
-  ready: RegExp;
+  ready: Readiness;
   logFile: string;
   timeoutMs: number;
   mask?: (text: string) => string;
@@ -73,12 +98,24 @@ export function startNodeProcess(spec: ProcessSpec): Promise<RunningService> {
       void stop().then(() => reject(new Error(`${message}; log ${spec.logFile}\n${tail.slice(-1500)}`)));
     };
     const timer = setTimeout(() => fail(`${spec.name} (process) not ready within ${spec.timeoutMs} ms`), spec.timeoutMs);
+    const ready = spec.ready;
+    if (!(ready instanceof RegExp)) {
+      waitForPort(ready.port, Date.now() + spec.timeoutMs, () => (settled ? 'settled' : undefined)).then(
+        () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ match: [`http://127.0.0.1:${ready.port}`] as unknown as RegExpMatchArray, stop });
+        },
+        () => undefined, // the timer or the exit handler reports
+      );
+    }
     const onData = (chunk: Buffer) => {
       const text = spec.mask ? spec.mask(chunk.toString('utf8')) : chunk.toString('utf8');
       log.write(text);
       tail = (tail + text).slice(-4000);
-      if (settled) return;
-      const match = tail.replace(ANSI, '').match(spec.ready);
+      if (settled || !(ready instanceof RegExp)) return;
+      const match = tail.replace(ANSI, '').match(ready);
       if (match) {
         settled = true;
         clearTimeout(timer);

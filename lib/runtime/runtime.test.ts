@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { sendRaw, signedHeaders } from '../client/raw.ts';
 import { engineEndpoint, engineRequest, OWNER_LABEL, probeEngine, sourceHash } from './engine.ts';
 import { freePort, imageNames, parseRuntime, resolveRuntime, startServices, type Services } from './index.ts';
+import { openTarget } from '../../load/target.ts';
 
 const logDir = mkdtempSync(path.join(tmpdir(), 'runtime-test-'));
 const UNREACHABLE = { ...process.env, DOCKER_HOST: `unix://${path.join(logDir, 'no-engine.sock')}` };
@@ -93,6 +94,34 @@ describe('runtime choice', () => {
   });
 });
 
+describe('load target runtime', () => {
+  it('rejects an unknown --runtime and --runtime with a remote target, naming the flag', async () => {
+    await expect(openTarget({ runtime: 'k8s' })).rejects.toThrow(/^--runtime: runtime must be container, process or auto; got "k8s"$/);
+    await expect(openTarget({ runtime: 'container', baseUrl: 'http://127.0.0.1:9' })).rejects.toThrow(/--runtime applies to the embedded sandbox only/);
+  });
+
+  it('--runtime container with no engine says why and what to use instead', async () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = UNREACHABLE.DOCKER_HOST;
+    try {
+      await expect(openTarget({ runtime: 'container' })).rejects.toThrow(/^--runtime container: no Docker engine reachable at .*; or use --runtime process$/);
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
+  });
+
+  it('--runtime process runs the sandbox in this process', async () => {
+    const target = await openTarget({ runtime: 'process' });
+    try {
+      expect(target.runtime).toBe('process');
+      expect((await checkForUpdate(target.baseUrl)).json).toMatchObject({ code: 200 });
+    } finally {
+      await target.close();
+    }
+  });
+});
+
 describe('process runtime', () => {
   it('starts the sandbox behind a Prism proxy, answers a signed check-for-update, and stops everything', async () => {
     const services = await startServices({ runtime: 'process', logDir, sandbox: { controlPort: true }, prism: { mode: 'proxy' } });
@@ -109,6 +138,25 @@ describe('process runtime', () => {
       await services.stop();
     }
     for (const url of urls) expect(await portOpen(url), url).toBe(false);
+  });
+
+  it('waits on the port for a Prism at log level warn (no "listening" line) and passes its extra arguments', async () => {
+    const services = await startServices({
+      runtime: 'process',
+      logDir,
+      sandbox: {},
+      prism: { mode: 'proxy', logLevel: 'warn', extraArgs: ['--cors', 'false', '--validate-request', 'false'] },
+    });
+    try {
+      const res = await checkForUpdate(services.prismUrl!);
+      expect(res.status, res.bodyText).toBe(200);
+      // --cors false: Prism adds no CORS headers of its own.
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await services.stop();
+    }
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(path.join(logDir, 'prism-proxy.log'), 'utf8')).not.toMatch(/Prism is listening/);
   });
 
   it('stops what it started when a later service fails', async () => {
@@ -215,6 +263,37 @@ describe('container runtime', () => {
       expect(forged.json).toMatchObject({ code: 200 });
     } finally {
       await withFixtures.stop();
+    }
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('runs a quiet Prism (log level warn, ready on its port) in front of the sandbox container', { timeout: 120_000 }, async (ctx) => {
+    needContainers(ctx);
+    const services = await startServices({ runtime: 'container', logDir, sandbox: {}, prism: { mode: 'proxy', logLevel: 'warn' } });
+    open.push(services);
+    try {
+      const res = await checkForUpdate(services.prismUrl!);
+      expect(res.status, res.bodyText).toBe(200);
+      expect(res.headers['sl-violations']).toBeUndefined();
+    } finally {
+      await services.stop();
+    }
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('gives the load scenarios a sandbox container whose clock they drive over the control port', { timeout: 120_000 }, async (ctx) => {
+    needContainers(ctx);
+    const target = await openTarget({ runtime: 'container', logDir });
+    try {
+      expect(target).toMatchObject({ runtime: 'container', embedded: true, loopback: true });
+      expect(target.label).toMatch(/^sandbox container upgradelink\/sandbox:local at http:\/\/127\.0\.0\.1:\d+$/);
+      // Frozen an hour ahead, a request signed now is outside the replay window: 401001.
+      await target.clock!.freezeAt(Date.now() + 3_600_000);
+      expect((await checkForUpdate(target.baseUrl)).json).toMatchObject({ code: 401001 });
+      await target.clock!.release();
+      expect((await checkForUpdate(target.baseUrl)).json).toMatchObject({ code: 200 });
+    } finally {
+      await target.close();
     }
     expect(await ourContainers()).toEqual([]);
   });
