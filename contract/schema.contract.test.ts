@@ -41,18 +41,19 @@ function provocation(op: Operation, status: string): Provocation | string {
     case '404':
       return { needs: ['hasFixtures'], code: 404001, build: () => [{ target: op.path, body: { ...ok, [op.keyField]: 'contract-unknown-app-key' } }] };
     case '429':
-      if (op.family !== 'apk') return `no fixture strategy with a flow limit in the ${op.family} family (the shared 429 response is checked on /v1/apk/upgrade)`;
+      if (op.kind !== 'upgrade') return `flow limits belong to upgrade strategies; no way to make ${op.path} answer 429 is known`;
       return {
         needs: ['hasFixtures', 'enforcesFlowLimits'],
         code: 429001,
         build: (ctx) => {
-          const f = fixture<{ app: string; limit: number }>(ctx, 'flow.schema429');
-          return Array.from({ length: f.limit + 1 }, () => ({ target: op.path, body: { apkKey: f.app, versionCode: fx.versions.current } }));
+          // One flow-limited app per family: limit + 1 upgrade checks, the last one over the limit.
+          const f = fixture<{ app: string; limit: number }>(ctx, `flow.schema429.${op.family}`);
+          const body = { ...ok, [op.keyField]: f.app, versionCode: fx.versions.current };
+          return Array.from({ length: f.limit + 1 }, () => ({ target: op.path, body }));
         },
       };
     case '500': {
       const family = op.kind === 'report' ? 'file' : op.family;
-      if (family !== 'apk' && family !== 'file') return `no fixture app that fails internally in the ${op.family} family (the shared 500 response is checked on /v1/apk/* and /v1/file/*)`;
       return {
         needs: ['hasFixtures', 'faultFixtures'],
         code: 500001,

@@ -286,13 +286,12 @@ describe('status codes', () => {
   });
 
   describe('500001 / 500002 server errors', () => {
-    const failing: Array<[string, string, (app: string) => Record<string, unknown>]> = [
-      ['/v1/apk/upgrade', 'failInternally.apk', (app) => ({ apkKey: app, versionCode: 1 })],
-      ['/v1/apk/version', 'failInternally.apk', (app) => ({ apkKey: app, versionCode: 1 })],
-      ['/v1/file/upgrade', 'failInternally.file', (app) => ({ fileKey: app, versionCode: 1 })],
-      ['/v1/file/version', 'failInternally.file', (app) => ({ fileKey: app, versionCode: 1 })],
-      ['/v1/app/report', 'failInternally.file', (app) => ({ ...operation('/v1/app/report').okBody(fx), appKey: app })],
-    ];
+    // Every operation, with its family's failing app in an otherwise valid body (report: any app's key).
+    const failing: Array<[string, string, (app: string) => Record<string, unknown>]> = OPERATIONS.map((o) => [
+      o.path,
+      `failInternally.${o.kind === 'report' ? 'file' : o.family}`,
+      (app: string) => ({ ...o.okBody(fx), [o.keyField]: app }),
+    ]);
     for (const [path, key, body] of failing) {
       rule(`POST ${path} for an app flagged to fail internally is answered 500001`, { needs: ['hasFixtures', 'faultFixtures'] }, async (ctx) => {
         expectAnswer(await send({ target: path, body: body(fixture<string>(ctx, key)) }), 500001);

@@ -8,5 +8,9 @@ ARG NODE_RUNTIME_IMAGE=upgradelink/node-runtime:local
 FROM ${NODE_RUNTIME_IMAGE}
 COPY app/ /app/
 WORKDIR /app
-LABEL org.opencontainers.image.title="upgradelink-load"
+ARG SOURCE_HASH=unknown
+ARG SOURCE_FILES=
+LABEL org.opencontainers.image.title="upgradelink-load" \
+      org.upgradelink.source-hash="${SOURCE_HASH}" \
+      org.upgradelink.source-files="${SOURCE_FILES}"
 ENTRYPOINT ["/usr/bin/node", "/app/load/smoke.mjs"]

@@ -72,4 +72,23 @@ describe('load cli', () => {
     expect(fast.status).toBe(2);
     expect(fast.stderr).toMatch(/over the remote cap of 50/);
   });
+
+  it('load cli > --runtime and --runner take only the known values, and exit 2 naming the flag', () => {
+    const runtime = run('load/smoke.ts', ['--runtime', 'k8s']);
+    expect(runtime.status, runtime.output).toBe(2);
+    expect(runtime.stderr.trim()).toBe('load:smoke: --runtime: runtime must be container, process or auto; got "k8s"');
+    const runner = run('load/smoke.ts', ['--runner', 'k6']);
+    expect(runner.status, runner.output).toBe(2);
+    expect(runner.stderr.trim()).toBe('load:smoke: --runner must be process or container, got "k6"');
+    const remote = run('load/throughput.ts', ['--runtime', 'container', '--base-url', 'http://127.0.0.1:9', '--rate', '5']);
+    expect(remote.status, remote.output).toBe(2);
+    expect(remote.stderr).toMatch(/--runtime applies to the embedded sandbox only/);
+  });
+
+  it('load cli > --runner container with no engine says why before any traffic', () => {
+    const r = run('load/smoke.ts', ['--runner', 'container', '--duration', '1'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(r.status, r.output).toBe(2);
+    expect(r.stderr).toMatch(/^load:smoke: --runner container: no Docker engine reachable at \/nonexistent\/docker\.sock .*; or use --runner process$/m);
+    expect(r.stdout).not.toMatch(/journey:/);
+  });
 });

@@ -1,6 +1,7 @@
 // Plumbing shared by the load entry points: run a body against a target, turn usage problems into
 // exit 2 with a message, write the reports, print the text summary, exit 1 on a failed threshold.
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   renderMarkdown,
   summarize,
@@ -12,10 +13,16 @@ import {
 } from './report.ts';
 import { LoadUsageError } from './target.ts';
 
-/** True when the module at `moduleUrl` is the script node was started with. */
-export function isMain(moduleUrl: string): boolean {
+/**
+ * True when the module at `moduleUrl` (file name `name`.ts) is the script node was started with. The
+ * name matters in a bundle (the load-runner image bundles smoke.ts with the scenarios it imports): there
+ * every module's import.meta.url is the bundle's, and only the entry's name matches the script's.
+ */
+export function isMain(moduleUrl: string, name: string): boolean {
   const script = process.argv[1];
-  return script !== undefined && moduleUrl === pathToFileURL(script).href;
+  if (script === undefined) return false;
+  const scriptName = path.parse(script).name;
+  return scriptName === name && (moduleUrl === pathToFileURL(script).href || path.parse(fileURLToPath(moduleUrl)).name === name);
 }
 
 export function numberOption(name: string, value: string | undefined, options: { integer?: boolean; min?: number } = {}): number | undefined {

@@ -293,4 +293,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-if (isMain(import.meta.url)) await cliMain('load:ratelimit', main);
+if (isMain(import.meta.url, 'ratelimit')) await cliMain('load:ratelimit', main);

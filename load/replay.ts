@@ -214,4 +214,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-if (isMain(import.meta.url)) await cliMain('load:replay', main);
+if (isMain(import.meta.url, 'replay')) await cliMain('load:replay', main);

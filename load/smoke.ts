@@ -12,6 +12,11 @@
 //
 // Reports: reports/load-<scenario>.json (journey also as load-smoke.json), load-summary.json,
 // load-report.html, load-junit.xml and load-smoke.md. A failed threshold exits 1.
+//
+// --runner container runs the load generator itself in the load-runner image (upgradelink/load:local,
+// the role a k6 image plays) through testcontainers on the host network, against the same target:
+// this process starts the sandbox (per --runtime), checks safety and credentials, then hands the run
+// to the container, which writes the reports into --out.
 // The driver is autocannon (MIT); k6 is ruled out by licence policy: see load/README.md.
 import { parseArgs } from 'node:util';
 import { cliMain, finishRun, isMain, numberOption } from './cli.ts';
@@ -21,7 +26,8 @@ import { rateLimitLoadPlan, rateLimitPlan, runRateLimit } from './ratelimit.ts';
 import { runReplay, type ReplayPlan } from './replay.ts';
 import type { ScenarioResult } from './report.ts';
 import { runThroughput, type ThroughputPlan } from './throughput.ts';
-import { assertSafe, LoadUsageError, openTarget, probe } from './target.ts';
+import { assertSafe, LoadUsageError, openTarget, probe, type Target } from './target.ts';
+import { runLoadRunner } from '../lib/runtime/index.ts';
 
 export const SMOKE_SCENARIOS = ['journey', 'throughput', 'replay', 'ratelimit'] as const;
 type SmokeScenario = (typeof SMOKE_SCENARIOS)[number];
@@ -32,6 +38,10 @@ async function main(): Promise<boolean> {
       'base-url': { type: 'string' },
       // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
       runtime: { type: 'string' },
+      // Where the load generator runs: process (default, here) or container (the load-runner image).
+      runner: { type: 'string', default: 'process' },
+      // A sandbox given with --base-url: its loopback control listener, to step its clock (ratelimit).
+      'control-url': { type: 'string' },
       mix: { type: 'string', default: DEFAULT_MIX },
       duration: { type: 'string', default: '5' },
       connections: { type: 'string', default: '8' },
@@ -54,7 +64,15 @@ async function main(): Promise<boolean> {
   const rate = numberOption('rate', values.rate, { integer: true, min: 1 });
   const p99Ms = numberOption('p99-ms', values['p99-ms'])!;
 
-  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
+  if (values.runner !== 'process' && values.runner !== 'container') throw new LoadUsageError(`--runner must be process or container, got "${values.runner}"`);
+  const target = await openTarget({
+    baseUrl: values['base-url'],
+    runtime: values.runtime,
+    logDir: values.out,
+    faults: values.fault,
+    ...(values['control-url'] ? { controlUrl: values['control-url'] } : {}),
+    controlListener: values.runner === 'container',
+  });
   try {
     const defaults: SmokeScenario[] = target.loopback ? [...SMOKE_SCENARIOS] : ['journey', 'throughput', 'replay'];
     const wanted = values.scenarios ? values.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : defaults;
@@ -102,6 +120,7 @@ async function main(): Promise<boolean> {
     if (wanted.includes('ratelimit')) assertSafe(rateLimitLoadPlan(rlPlan, target));
     await probe(target, mix[0]!.path, JSON.stringify(mix[0]!.body));
 
+    if (values.runner === 'container') return await inRunnerContainer(target, values, wanted);
     console.log(`load:smoke: ${wanted.join(', ')} against ${target.label}`);
     const results: ScenarioResult[] = [];
     for (const name of wanted as SmokeScenario[]) {
@@ -125,4 +144,44 @@ async function main(): Promise<boolean> {
   }
 }
 
-if (isMain(import.meta.url)) await cliMain('load:smoke', main);
+/** Hands the run to the load-runner image; true when it exits 0 (every threshold passed). */
+async function inRunnerContainer(target: Target, values: Record<string, string | boolean | string[] | undefined>, wanted: string[]): Promise<boolean> {
+  const str = (name: string) => values[name] as string | undefined;
+  const args = ['--base-url', target.baseUrl, '--scenarios', wanted.join(',')];
+  if (target.controlUrl) args.push('--control-url', target.controlUrl);
+  for (const name of ['duration', 'connections', 'rate', 'p99-ms', 'app-key', 'limit', 'window-seconds']) {
+    const value = str(name);
+    if (value !== undefined) args.push(`--${name}`, value);
+  }
+  const files: Array<{ source: string; target: string }> = [];
+  const mix = str('mix')!;
+  if (mix !== DEFAULT_MIX) {
+    files.push({ source: mix, target: '/app/custom/mix.json' });
+    args.push('--mix', '/app/custom/mix.json');
+  }
+  const env: Record<string, string> = {
+    UPGRADELINK_ACCESS_KEY: target.accessKey,
+    UPGRADELINK_SECRET_KEY: target.secretKey,
+    LOAD_TARGET_LABEL: `${target.label} (load generated in a runner container)`,
+  };
+  if (process.env.LOAD_CONFIRM_HOST) env.LOAD_CONFIRM_HOST = process.env.LOAD_CONFIRM_HOST;
+  console.log(`load:smoke: ${wanted.join(', ')} against ${target.label}, generated from a runner container`);
+  let result;
+  try {
+    result = await runLoadRunner({
+      args,
+      out: str('out')!,
+      env,
+      files,
+      secret: target.secretKey,
+      onOutput: (text) => process.stdout.write(text),
+    });
+  } catch (error) {
+    throw new LoadUsageError(`--runner container: ${(error as Error).message.replace(/^runner container: /, '')}; or use --runner process`);
+  }
+  console.log(`load:smoke: runner container ${result.image} exited ${result.exitCode}; its reports (/app/reports above) are in ${str('out')}/`);
+  if (result.exitCode > 1) throw new Error(`the runner container exited ${result.exitCode}; see ${str('out')}/load-runner.log`);
+  return result.exitCode === 0;
+}
+
+if (isMain(import.meta.url, 'smoke')) await cliMain('load:smoke', main);

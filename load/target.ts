@@ -33,6 +33,8 @@ export interface Target {
   loopback: boolean;
   /** Where the embedded sandbox runs; absent for a remote target. */
   runtime?: 'container' | 'process';
+  /** The sandbox's control listener, when there is one (`--control-url`, a container, or asked for). */
+  controlUrl?: string;
   clock?: ClockControl;
   close(): Promise<void>;
 }
@@ -53,6 +55,8 @@ export interface TargetRequest {
   runtime?: string;
   /** Where a container's log goes (default reports/). */
   logDir?: string;
+  /** Open the embedded sandbox's loopback control listener too (Target.controlUrl), for a runner elsewhere. */
+  controlListener?: boolean;
 }
 
 function runtimeChoice(request: TargetRequest): RuntimeChoice {
@@ -112,13 +116,14 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
         embedded: true,
         loopback: true,
         runtime: 'container',
+        controlUrl: services.controlUrl!,
         clock: controlClock(services.controlUrl!),
         close: () => services.stop(),
       };
     }
     if (decision.reason) console.error(fallbackNotice(decision.reason));
     const { startSandbox } = await import('../sandbox/index.ts');
-    const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, fixtures: SANDBOX_FIXTURES, faults });
+    const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, fixtures: SANDBOX_FIXTURES, faults, ...(request.controlListener ? { controlPort: 0 } : {}) });
     return {
       baseUrl: sandbox.url,
       accessKey: (request.embedded ? undefined : process.env.UPGRADELINK_ACCESS_KEY) ?? SANDBOX_ACCESS_KEY,
@@ -127,6 +132,7 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
       embedded: true,
       loopback: true,
       runtime: 'process',
+      ...(sandbox.controlUrl ? { controlUrl: sandbox.controlUrl } : {}),
       clock: {
         async freezeAt(ms) {
           sandbox.clock.freeze(ms);
@@ -154,10 +160,11 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
     baseUrl,
     accessKey,
     secretKey,
-    label: baseUrl,
+    // LOAD_TARGET_LABEL: set by `load:smoke --runner container` so the runner's reports name the real target.
+    label: process.env.LOAD_TARGET_LABEL || baseUrl,
     embedded: false,
     loopback,
-    ...(request.controlUrl ? { clock: controlClock(request.controlUrl) } : {}),
+    ...(request.controlUrl ? { controlUrl: request.controlUrl, clock: controlClock(request.controlUrl) } : {}),
     close: async () => {},
   };
 }

@@ -208,4 +208,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-if (isMain(import.meta.url)) await cliMain('load:throughput', main);
+if (isMain(import.meta.url, 'throughput')) await cliMain('load:throughput', main);

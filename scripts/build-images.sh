@@ -3,8 +3,8 @@
 #   upgradelink/node-runtime:local  FROM scratch: the host's node binary + its shared libraries + loader
 #   upgradelink/sandbox:local       the sandbox bundled by esbuild + spec + fixtures
 #   upgradelink/prism:local         the pinned @stoplight/prism-cli bundled by esbuild
-#   upgradelink/load:local          (only when asked: `load`) load/smoke.ts bundled, a load-runner image
-# Usage: bash scripts/build-images.sh [sandbox] [prism] [load]     (default: sandbox prism)
+#   upgradelink/load:local          load/smoke.ts bundled: the load-runner image (in the role of a k6 image)
+# Usage: bash scripts/build-images.sh [sandbox] [prism] [load]     (default: all three)
 # Env:   UPGRADELINK_SANDBOX_IMAGE, UPGRADELINK_PRISM_IMAGE, UPGRADELINK_LOAD_IMAGE,
 #        UPGRADELINK_NODE_RUNTIME_IMAGE override the tags.
 #        Users with a registry can skip `prism` and set UPGRADELINK_PRISM_IMAGE=stoplight/prism:5.
@@ -21,7 +21,7 @@ STAGE=.tmp/docker-build
 ESBUILD=node_modules/.bin/esbuild
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sandbox prism)
+[ ${#targets[@]} -gt 0 ] || targets=(sandbox prism load)
 for t in "${targets[@]}"; do
   case "$t" in sandbox | prism | load) ;; *) echo "build-images: unknown target '$t' (sandbox, prism, load)" >&2; exit 2 ;; esac
 done
@@ -47,6 +47,21 @@ build() { # build TAG DOCKERFILE CONTEXT [--build-arg ...]
   local size
   size=$(docker image inspect --format '{{.Size}}' "$tag")
   printf 'build-images: %-34s %6.1f MB  (%ds)\n' "$tag" "$(awk "BEGIN{print $size/1000000}")" $((SECONDS - start))
+}
+
+# What an image was built from: its bundle's own inputs (from esbuild's metafile; not node_modules:
+# package-lock.json stands for those) and the data files. Sets $files and $hash; lib/runtime re-hashes
+# the same list (label org.upgradelink.source-files) to spot a stale image.
+source_labels() { # source_labels METAFILE DATA_FILE...
+  local meta=$1
+  shift
+  mapfile -t files < <(
+    {
+      node -e 'for (const f of Object.keys(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).inputs)) if (!f.includes("node_modules/")) console.log(f)' "$meta"
+      printf '%s\n' package-lock.json "$@"
+    } | LC_ALL=C sort -u
+  )
+  hash=$(sha256sum "${files[@]}" | sha256sum | cut -c1-64)
 }
 
 started=$SECONDS
@@ -81,15 +96,7 @@ if want sandbox; then
     --banner:js="import { createRequire as __upgradelinkCreateRequire } from 'node:module'; const require = __upgradelinkCreateRequire(import.meta.url);"
   cp generated/openapi.json "$app/generated/"
   cp fixtures/sandbox.json fixtures/sandbox.schema.json "$app/fixtures/"
-  # What the image was built from: the bundle's own inputs (not node_modules: package-lock.json stands
-  # for those) and the data files. lib/runtime re-hashes the same list to spot a stale image.
-  mapfile -t files < <(
-    {
-      node -e 'for (const f of Object.keys(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).inputs)) if (!f.includes("node_modules/")) console.log(f)' "$STAGE/sandbox-meta.json"
-      printf '%s\n' package-lock.json generated/openapi.json fixtures/sandbox.json fixtures/sandbox.schema.json
-    } | LC_ALL=C sort -u
-  )
-  hash=$(sha256sum "${files[@]}" | sha256sum | cut -c1-64)
+  source_labels "$STAGE/sandbox-meta.json" generated/openapi.json fixtures/sandbox.json fixtures/sandbox.schema.json
   build "$SANDBOX_IMAGE" docker/sandbox.Dockerfile "$STAGE/sandbox" \
     --build-arg NODE_RUNTIME_IMAGE="$RUNTIME_IMAGE" --build-arg SOURCE_HASH="$hash" \
     --build-arg SOURCE_FILES="$(IFS=,; echo "${files[*]}")"
@@ -107,18 +114,21 @@ if want prism; then
     --build-arg NODE_RUNTIME_IMAGE="$RUNTIME_IMAGE" --build-arg PRISM_CLI_VERSION="$prism_version"
 fi
 
-# --- load runner (opt-in) ---------------------------------------------------------------------------
+# --- load runner ------------------------------------------------------------------------------------
 if want load; then
   app="$STAGE/load/app"
   mkdir -p "$app/load" "$app/generated" "$app/fixtures" "$app/reports"
+  # testcontainers stays out: inside the image the runner is given --base-url and starts nothing.
   "$ESBUILD" load/smoke.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-    --outfile="$app/load/smoke.mjs" \
+    --external:testcontainers --metafile="$STAGE/load-meta.json" --outfile="$app/load/smoke.mjs" \
     --banner:js="import { createRequire as __upgradelinkCreateRequire } from 'node:module'; const require = __upgradelinkCreateRequire(import.meta.url);"
   cp load/mix.json "$app/load/"
   cp generated/openapi.json "$app/generated/"
   cp fixtures/sandbox.json fixtures/sandbox.schema.json "$app/fixtures/"
   chmod 1777 "$app/reports"
-  build "$LOAD_IMAGE" docker/load.Dockerfile "$STAGE/load" --build-arg NODE_RUNTIME_IMAGE="$RUNTIME_IMAGE"
+  source_labels "$STAGE/load-meta.json" load/mix.json generated/openapi.json fixtures/sandbox.json fixtures/sandbox.schema.json
+  build "$LOAD_IMAGE" docker/load.Dockerfile "$STAGE/load" --build-arg NODE_RUNTIME_IMAGE="$RUNTIME_IMAGE" \
+    --build-arg SOURCE_HASH="$hash" --build-arg SOURCE_FILES="$(IFS=,; echo "${files[*]}")"
 fi
 
 # Rebuilds leave the previous images untagged: remove those (ours only, by label).

@@ -35,7 +35,8 @@ const steps: Step[] = [
   { name: 'load:smoke (process)', command: 'npm run --silent load:smoke -- --runtime process', hint: 'see reports/load-smoke.md' },
   {
     name: 'load:smoke (container)',
-    command: 'npm run --silent load:smoke -- --runtime container --out reports/container',
+    // The sandbox and the load generator (the load-runner image) both as containers.
+    command: 'npm run --silent load:smoke -- --runtime container --runner container --out reports/container',
     requires: 'containers',
     hint: 'see reports/container/load-smoke.md and reports/container/sandbox.log',
   },

@@ -12,7 +12,7 @@
 // runtime 'container' never falls back: it throws with the reason instead.
 import path from 'node:path';
 import { maskSecret } from '../signing/index.ts';
-import { applyTestcontainersDefaults, startContainer } from './container.ts';
+import { applyTestcontainersDefaults, runOneShotContainer, startContainer } from './container.ts';
 import { inspectImage, probeEngine, removeOrphans, sourceHash, type EngineEndpoint } from './engine.ts';
 import { PRISM_CLI, PROJECT_ROOT, freePort, startNodeProcess, type RunningService } from './process.ts';
 
@@ -90,6 +90,7 @@ export interface Services {
 
 export const DEFAULT_SANDBOX_IMAGE = 'upgradelink/sandbox:local';
 export const DEFAULT_PRISM_IMAGE = 'upgradelink/prism:local';
+export const DEFAULT_LOAD_IMAGE = 'upgradelink/load:local';
 const SANDBOX_READY = /sandbox listening on (http:\/\/\S+?)(?: control (http:\/\/\S+))?\s*$/m;
 const PRISM_READY = /Prism is listening on (http:\/\/\S+)/;
 const CONTAINER_SPEC_PATH = '/tmp/upgradelink/openapi.yaml';
@@ -100,6 +101,23 @@ export function imageNames(env: NodeJS.ProcessEnv = process.env): { sandbox: str
     sandbox: env.UPGRADELINK_SANDBOX_IMAGE || DEFAULT_SANDBOX_IMAGE,
     prism: env.UPGRADELINK_PRISM_IMAGE || DEFAULT_PRISM_IMAGE,
   };
+}
+
+export function loadImageName(env: NodeJS.ProcessEnv = process.env): string {
+  return env.UPGRADELINK_LOAD_IMAGE || DEFAULT_LOAD_IMAGE;
+}
+
+/** Why an image built by scripts/build-images.sh cannot serve this checkout, or undefined. */
+async function builtImageProblem(endpoint: EngineEndpoint, name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const image = await inspectImage(endpoint, name);
+  if (!image) return `image ${name} not found (build it: npm run docker:build)`;
+  const files = image.labels['org.upgradelink.source-files'];
+  const built = image.labels['org.upgradelink.source-hash'];
+  // Images from elsewhere (no labels) are taken as they are.
+  if (env.UPGRADELINK_ALLOW_STALE_IMAGES !== '1' && files && built && sourceHash(PROJECT_ROOT, files.split(',')) !== built) {
+    return `image ${name} was built from other sources than this checkout (rebuild: npm run docker:build; or UPGRADELINK_ALLOW_STALE_IMAGES=1)`;
+  }
+  return undefined;
 }
 
 /** Parses a --runtime / UPGRADELINK_RUNTIME value. */
@@ -118,14 +136,8 @@ async function imageProblem(endpoint: EngineEndpoint, needs: { sandbox: boolean;
   const names = imageNames(env);
   const allowStale = env.UPGRADELINK_ALLOW_STALE_IMAGES === '1';
   if (needs.sandbox) {
-    const image = await inspectImage(endpoint, names.sandbox);
-    if (!image) return `image ${names.sandbox} not found (build it: npm run docker:build)`;
-    const files = image.labels['org.upgradelink.source-files'];
-    const built = image.labels['org.upgradelink.source-hash'];
-    // Images from elsewhere (no labels) are taken as they are.
-    if (!allowStale && files && built && sourceHash(PROJECT_ROOT, files.split(',')) !== built) {
-      return `image ${names.sandbox} was built from other sources than this checkout (rebuild: npm run docker:build; or UPGRADELINK_ALLOW_STALE_IMAGES=1)`;
-    }
+    const problem = await builtImageProblem(endpoint, names.sandbox, env);
+    if (problem) return problem;
   }
   if (needs.prism) {
     const image = await inspectImage(endpoint, names.prism);
@@ -318,4 +330,54 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     await stopAll();
     throw error;
   }
+}
+
+export interface LoadRunnerOptions {
+  /** Arguments for the runner (load/smoke.ts flags); --out is set here. */
+  args: string[];
+  /** Host directory the reports are written to (mounted at /app/reports). */
+  out: string;
+  /** Environment for the runner (credentials, LOAD_CONFIRM_HOST). */
+  env: Record<string, string>;
+  /** Host files the arguments name, mounted read-only at the given container paths. */
+  files?: Array<{ source: string; target: string }>;
+  secret?: string;
+  timeoutMs?: number;
+  onOutput?: (text: string) => void;
+  processEnv?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs the load runner image (load/smoke.ts bundled; the role a k6 image plays) as a one-shot
+ * container on the host network, and returns its exit code. Needs an engine and a current image:
+ * it throws with the reason otherwise (no fallback: the caller asked for a container).
+ */
+export async function runLoadRunner(options: LoadRunnerOptions): Promise<{ exitCode: number; image: string }> {
+  const env = options.processEnv ?? process.env;
+  const probe = await probeEngine(500, env);
+  if (!probe.ok) throw new Error(`runner container: ${probe.reason}`);
+  const image = loadImageName(env);
+  const problem = await builtImageProblem(probe.endpoint, image, env);
+  if (problem) throw new Error(`runner container: ${problem}`);
+  applyTestcontainersDefaults(env);
+  const out = path.resolve(options.out);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(out, { recursive: true });
+  const mask = options.secret ? (text: string) => maskSecret(text, options.secret!) : undefined;
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  const { exitCode } = await runOneShotContainer({
+    name: 'load-runner',
+    image,
+    command: [...options.args, '--out', '/app/reports'],
+    logFile: path.join(out, 'load-runner.log'),
+    timeoutMs: options.timeoutMs ?? 15 * 60_000,
+    endpoint: probe.endpoint,
+    env: options.env,
+    binds: [{ source: out, target: '/app/reports' }, ...(options.files ?? []).map((f) => ({ source: path.resolve(f.source), target: f.target, mode: 'ro' as const }))],
+    ...(uid !== undefined && gid !== undefined ? { user: `${uid}:${gid}` } : {}),
+    ...(mask ? { mask } : {}),
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+  });
+  return { exitCode, image };
 }

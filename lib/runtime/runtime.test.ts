@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { sendRaw, signedHeaders } from '../client/raw.ts';
-import { engineEndpoint, engineRequest, OWNER_LABEL, probeEngine, sourceHash } from './engine.ts';
-import { freePort, imageNames, parseRuntime, resolveRuntime, startServices, type Services } from './index.ts';
+import { engineEndpoint, engineRequest, inspectImage, OWNER_LABEL, probeEngine, sourceHash } from './engine.ts';
+import { freePort, imageNames, loadImageName, parseRuntime, resolveRuntime, runLoadRunner, startServices, type Services } from './index.ts';
 import { openTarget } from '../../load/target.ts';
 
 const logDir = mkdtempSync(path.join(tmpdir(), 'runtime-test-'));
@@ -55,24 +55,30 @@ describe('runtime choice', () => {
     expect(engineEndpoint({ DOCKER_HOST: 'ssh://me@host' })).toHaveProperty('unsupported');
   });
 
-  it('auto falls back to processes within a second, with exactly one line saying why', async () => {
+  // How fast the fallback is decided is measured by `npm run bench:runtime` (printed, not asserted).
+  it('auto falls back to processes with exactly one line saying why', async () => {
     const lines: string[] = [];
-    const started = performance.now();
     const services = await startServices({ runtime: 'auto', env: UNREACHABLE, logDir, sandbox: {}, notice: (l) => lines.push(l) });
-    const decidedAndStarted = performance.now() - started;
     try {
       expect(services.runtime).toBe('process');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^upgradelink runtime: falling back to local processes: no Docker engine reachable at .*no-engine\.sock \(connect ENOENT\)$/);
       expect(services.fallbackReason).toBe(lines[0]!.replace(/^.*processes: /, ''));
-      expect(decidedAndStarted).toBeLessThan(15_000); // includes starting the sandbox
     } finally {
       await services.stop();
     }
-    const decideStart = performance.now();
-    const decision = await resolveRuntime('auto', { sandbox: true, prism: true }, UNREACHABLE);
-    expect(decision.runtime).toBe('process');
-    expect(performance.now() - decideStart).toBeLessThan(1000);
+  });
+
+  it('an engine that accepts but never answers is given up on (probe timeout), not waited for', async () => {
+    const silent = net.createServer(() => {}).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    try {
+      const env = { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}` };
+      const decision = await resolveRuntime('auto', { sandbox: true, prism: true }, env);
+      expect(decision).toEqual({ runtime: 'process', reason: expect.stringMatching(/^no Docker engine reachable at 127\.0\.0\.1:\d+ \(no answer within 500 ms\)$/) });
+    } finally {
+      silent.close();
+    }
   });
 
   it('runtime container never falls back: it says why it cannot run', async () => {
@@ -187,6 +193,7 @@ let unavailable: string | undefined = probe.ok ? undefined : probe.reason;
 if (probe.ok) {
   try {
     await resolveRuntime('container', { sandbox: true, prism: true });
+    if (!(await inspectImage(probe.endpoint, loadImageName()))) unavailable = `image ${loadImageName()} not found (build it: npm run docker:build)`;
   } catch (error) {
     unavailable = (error as Error).message.replace(/^runtime container: /, '');
   }
@@ -292,6 +299,30 @@ describe('container runtime', () => {
       expect((await checkForUpdate(target.baseUrl)).json).toMatchObject({ code: 401001 });
       await target.clock!.release();
       expect((await checkForUpdate(target.baseUrl)).json).toMatchObject({ code: 200 });
+    } finally {
+      await target.close();
+    }
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('runs the load-runner image to completion against a sandbox container and keeps its exit code and reports', { timeout: 120_000 }, async (ctx) => {
+    needContainers(ctx);
+    const target = await openTarget({ runtime: 'container', logDir });
+    const out = mkdtempSync(path.join(tmpdir(), 'runner-test-'));
+    const output: string[] = [];
+    try {
+      const args = ['--base-url', target.baseUrl, '--control-url', target.controlUrl!, '--scenarios', 'journey,ratelimit', '--duration', '1', '--connections', '2'];
+      const env = { UPGRADELINK_ACCESS_KEY: target.accessKey, UPGRADELINK_SECRET_KEY: target.secretKey };
+      const passed = await runLoadRunner({ args, out, env, secret: target.secretKey, onOutput: (t) => output.push(t) });
+      expect(passed, output.join('')).toEqual({ exitCode: 0, image: loadImageName() });
+      const { readdirSync, readFileSync } = await import('node:fs');
+      expect(readdirSync(out)).toEqual(expect.arrayContaining(['load-smoke.md', 'load-ratelimit.json', 'load-junit.xml', 'load-runner.log']));
+      expect(output.join('')).toMatch(/load:smoke: all thresholds passed/);
+      // The secret is masked in what the container printed.
+      expect(output.join('') + readFileSync(path.join(out, 'load-runner.log'), 'utf8')).not.toContain(target.secretKey);
+      // A failed threshold is exit code 1, not an exception: 2 requests cannot meet --p99-ms 0.0001.
+      const failed = await runLoadRunner({ args: [...args, '--scenarios', 'journey', '--p99-ms', '0.0001'], out, env, secret: target.secretKey });
+      expect(failed.exitCode).toBe(1);
     } finally {
       await target.close();
     }
