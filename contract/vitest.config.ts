@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const reports = process.env.CONTRACT_REPORT_DIR ?? 'reports';
 
 export default defineConfig({
   root,
@@ -20,7 +19,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: [
       'default',
-      ['junit', { outputFile: path.join(reports, 'contract-junit.xml'), suiteName: 'upgradelink-contract' }],
       './contract/reporters/conformance.ts',
     ],
   },

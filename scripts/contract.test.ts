@@ -38,3 +38,36 @@ describe('Prism tuning for the contract suite', () => {
     expect(() => prismTuning('proxy', '-v loud')).toThrow(/CONTRACT_PRISM_ARGS: -v needs one of trace, debug, info/);
   });
 });
+
+describe('contract JUnit report', () => {
+  it('gives skipped tests their reason and failures their Expected/Received, escaped, with counts', async () => {
+    const { renderJunit } = await import('../contract/reporters/conformance.ts');
+    const xml = renderJunit({
+      generatedAt: '2026-11-24T00:00:00.000Z',
+      target: {},
+      wallTimeMs: 1500,
+      reason: 'failed',
+      totals: { tests: 3, passed: 1, failed: 1, skipped: 1 },
+      families: {},
+      unhandledErrors: [],
+      tests: [
+        { family: 'signing', fullName: 'signing > a & b', file: 'contract/signing.contract.test.ts', state: 'passed', durationMs: 12 },
+        { family: 'replay', fullName: 'replay > skipped one', file: 'contract/replay.contract.test.ts', state: 'skipped', durationMs: 0, skipReason: 'target "mock" lacks rejectsReplays' },
+        {
+          family: 'replay',
+          fullName: 'replay > <failing>',
+          file: 'contract/replay.contract.test.ts',
+          state: 'failed',
+          durationMs: 5,
+          failure: { message: '[code] wrong code', expected: 'code 401001', received: 'code 200' },
+        },
+      ],
+    });
+    expect(xml).toContain('<testsuites name="upgradelink-contract" tests="3" failures="1" errors="0" skipped="1" time="1.500">');
+    expect(xml).toContain('<testcase classname="signing" file="contract/signing.contract.test.ts" name="a &amp; b" time="0.012"/>');
+    expect(xml).toContain('<skipped message="target &quot;mock&quot; lacks rejectsReplays"/>');
+    expect(xml).toContain('name="&lt;failing&gt;"');
+    expect(xml).toMatch(/<failure message="\[code\] wrong code" type="AssertionError">Expected: code 401001\nReceived: code 200\n\[code\] wrong code<\/failure>/);
+    expect(xml.match(/<testsuite /g)).toHaveLength(2);
+  });
+});

@@ -1,6 +1,8 @@
 // Conformance reporter: groups results by rule family (the first `describe`), prints a coverage
 // summary, and writes reports/contract-results.json and reports/contract-report.md. Each failure
 // shows its Expected:/Received: lines, the exact request (secret masked) and a command to reproduce it.
+// It also writes reports/contract-junit.xml, with each skipped test's reason (vitest's own JUnit
+// reporter writes a bare <skipped/>) and each failure's Expected/Received.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
@@ -84,6 +86,60 @@ function httpText(ex: RecordedExchange): string {
 function fence(text: string, lang = ''): string {
   const ticks = text.includes('```') ? '````' : '```';
   return `${ticks}${lang}\n${text}\n${ticks}`;
+}
+
+function xml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+}
+
+/**
+ * JUnit XML for CI annotations: one <testsuite> per test file, one <testcase> per test (classname the
+ * rule family, name the rest of the test's full name), skipped with its reason, failures with their
+ * Expected/Received lines.
+ */
+export function renderJunit(results: ContractResults): string {
+  const secondsOf = (ms: number) => (ms / 1000).toFixed(3);
+  const byFile = new Map<string, TestRecord[]>();
+  for (const t of results.tests) byFile.set(t.file, [...(byFile.get(t.file) ?? []), t]);
+  const count = (tests: TestRecord[], state: TestRecord['state']) => tests.filter((t) => t.state === state).length;
+  const out = ['<?xml version="1.0" encoding="UTF-8" ?>'];
+  const all = results.tests;
+  out.push(
+    `<testsuites name="upgradelink-contract" tests="${all.length}" failures="${count(all, 'failed')}" errors="${results.unhandledErrors.length}" skipped="${count(all, 'skipped')}" time="${secondsOf(results.wallTimeMs)}">`,
+  );
+  for (const [file, tests] of byFile) {
+    const time = tests.reduce((sum, t) => sum + t.durationMs, 0);
+    out.push(
+      `  <testsuite name="${xml(file)}" timestamp="${results.generatedAt}" tests="${tests.length}" failures="${count(tests, 'failed')}" errors="0" skipped="${count(tests, 'skipped')}" time="${secondsOf(time)}">`,
+    );
+    for (const t of tests) {
+      const name = t.fullName.startsWith(`${t.family} > `) ? t.fullName.slice(t.family.length + 3) : t.fullName;
+      const open = `    <testcase classname="${xml(t.family)}" file="${xml(t.file)}" name="${xml(name)}" time="${secondsOf(t.durationMs)}"`;
+      if (t.state === 'skipped') out.push(`${open}>`, `      <skipped message="${xml(t.skipReason ?? 'skipped')}"/>`, '    </testcase>');
+      else if (t.state === 'failed' && t.failure) {
+        // The message normally carries the Expected:/Received: lines already.
+        const lines = t.failure.message.includes('Expected:')
+          ? [t.failure.message]
+          : [t.failure.expected ? `Expected: ${t.failure.expected}` : '', t.failure.received ? `Received: ${t.failure.received}` : '', t.failure.message];
+        const body = lines.filter(Boolean).join('\n');
+        out.push(`${open}>`, `      <failure message="${xml(t.failure.message.split('\n')[0] ?? 'failed')}" type="AssertionError">${xml(body)}</failure>`, '    </testcase>');
+      } else out.push(`${open}/>`);
+    }
+    out.push('  </testsuite>');
+  }
+  for (const error of results.unhandledErrors) {
+    out.push('  <testsuite name="unhandled errors" tests="1" failures="0" errors="1" skipped="0" time="0">');
+    out.push(`    <testcase classname="vitest" name="unhandled error" time="0">`, `      <error message="${xml(error.split('\n')[0] ?? '')}">${xml(error)}</error>`, '    </testcase>', '  </testsuite>');
+  }
+  out.push('</testsuites>');
+  return `${out.join('\n')}\n`;
 }
 
 /** A run passes only when tests ran, none failed and vitest itself saw no error. */
@@ -185,6 +241,7 @@ export default class ConformanceReporter implements Reporter {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'contract-results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(path.join(dir, 'contract-report.md'), renderMarkdown(results));
+    writeFileSync(path.join(dir, 'contract-junit.xml'), renderJunit(results));
 
     const lines = ['', `Contract coverage by rule family (target ${info.target ?? '?'}, Prism ${info.prism ?? '?'}, runtime ${info.runtime ?? '?'}):`];
     const width = Math.max(...Object.keys(families).map((f) => f.length));

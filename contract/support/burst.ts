@@ -6,7 +6,7 @@
 // requests in the same turn of its event loop. Built on node:http like lib/client/raw.ts, whose
 // sendRaw cannot hold a request open half-sent.
 import http from 'node:http';
-import type { RawResponse } from '../../lib/client/raw.ts';
+import { readResponse, type RawResponse } from '../../lib/client/raw.ts';
 
 export interface BurstRequest {
   baseUrl: string;
@@ -40,24 +40,7 @@ export async function sendBurst(requests: BurstRequest[], timeoutMs = 15_000): P
       req.on('timeout', () => req.destroy(new Error(`burst request: no response within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const bytes = Buffer.concat(chunks);
-          const bodyText = bytes.toString('utf8');
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-          const rawHeaders: Array<[string, string]> = [];
-          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) rawHeaders.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-          let json: unknown;
-          try {
-            json = bodyText.trim() === '' ? undefined : JSON.parse(bodyText);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers, rawHeaders, bodyText, bodyBytes: new Uint8Array(bytes), json, durationMs: performance.now() - started });
-        });
+        readResponse(res, started).then(resolve, reject);
       });
     });
     const flushed = new Promise<void>((resolve, reject) => {

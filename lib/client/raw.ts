@@ -74,6 +74,38 @@ function parseJson(text: string): unknown {
   }
 }
 
+/**
+ * Reads a whole response into a RawResponse: headers joined by name (lowercase), the raw header pairs
+ * as sent, the body as bytes and text, and its JSON when it parses. `started` is performance.now()
+ * when the request went out.
+ */
+export function readResponse(res: http.IncomingMessage, started: number): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const bytes = Buffer.concat(chunks);
+      const bodyText = bytes.toString('utf8');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      const rawHeaders: Array<[string, string]> = [];
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) rawHeaders.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
+      resolve({
+        status: res.statusCode ?? 0,
+        headers,
+        rawHeaders,
+        bodyText,
+        bodyBytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        json: parseJson(bodyText),
+        durationMs: performance.now() - started,
+      });
+    });
+  });
+}
+
 /** Sends one request exactly as described and resolves with the whole response. */
 export function sendRaw(request: RawRequest): Promise<RawResponse> {
   const base = new URL(request.baseUrl);
@@ -117,28 +149,7 @@ export function sendRaw(request: RawRequest): Promise<RawResponse> {
       timeout: request.timeoutMs ?? 30_000,
     };
     const req = (isHttps ? https : http).request(options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        const bodyText = bytes.toString('utf8');
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-        }
-        const rawHeaders: Array<[string, string]> = [];
-        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) rawHeaders.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-        resolve({
-          status: res.statusCode ?? 0,
-          headers,
-          rawHeaders,
-          bodyText,
-          bodyBytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          json: parseJson(bodyText),
-          durationMs: performance.now() - started,
-        });
-      });
+      readResponse(res, started).then(resolve, reject);
     });
     req.on('timeout', () => req.destroy(new Error(`sendRaw: no response within ${options.timeout} ms`)));
     req.on('error', reject);
