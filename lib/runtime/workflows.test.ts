@@ -85,13 +85,15 @@ describe('GitHub workflows', () => {
     }
   });
 
-  it('the contract workflow publishes the JUnit file the contract config writes', () => {
+  it('the contract workflow publishes the JUnit file the contract reporter writes', () => {
     const wf = load('contract.yml');
     const steps = Object.values(wf.jobs!).flatMap((job) => job.steps!);
     const junit = steps.find((s) => s.uses?.startsWith('mikepenz/action-junit-report@'));
     expect(junit?.with?.report_paths).toBe('reports/contract-junit.xml');
     const config = readFileSync(path.join(PROJECT_ROOT, 'contract', 'vitest.config.ts'), 'utf8');
-    expect(config).toContain("'contract-junit.xml'");
+    expect(config).toContain("'./contract/reporters/conformance.ts'");
+    const reporter = readFileSync(path.join(PROJECT_ROOT, 'contract', 'reporters', 'conformance.ts'), 'utf8');
+    expect(reporter).toContain("writeFileSync(path.join(dir, 'contract-junit.xml'), renderJunit(results))");
     expect(steps.some((s) => s.run?.includes('npm run test:contract'))).toBe(true);
   });
 
