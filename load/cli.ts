@@ -11,7 +11,22 @@ import {
   writeScenarioJson,
   type ScenarioResult,
 } from './report.ts';
-import { LoadUsageError } from './target.ts';
+import { LoadUsageError, type TargetRequest } from './target.ts';
+
+/** The flags every load command takes to choose and start its target (spread into its options). */
+export const TARGET_CLI_OPTIONS = {
+  'base-url': { type: 'string' },
+  // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
+  runtime: { type: 'string' },
+  out: { type: 'string', default: 'reports' },
+  // Embedded sandbox only: start it with these fault switches, to show the thresholds can fail.
+  fault: { type: 'string', multiple: true, default: [] as string[] },
+} as const;
+
+/** openTarget's request from the parsed TARGET_CLI_OPTIONS (a container's log goes beside the reports). */
+export function targetRequest(values: { 'base-url'?: string | undefined; runtime?: string | undefined; out: string; fault: string[] }): TargetRequest {
+  return { baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault };
+}
 
 /**
  * True when the module at `moduleUrl` (file name `name`.ts) is the script node was started with. The

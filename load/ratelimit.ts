@@ -15,10 +15,10 @@
 // seeded app's --app-key, --limit and --window-seconds. Flow quotas are shared by every client of
 // the strategy, so nothing else may use it during the run.
 import { parseArgs } from 'node:util';
-import { cliMain, finishRun, isMain, numberOption } from './cli.ts';
+import { cliMain, finishRun, isMain, numberOption, TARGET_CLI_OPTIONS, targetRequest } from './cli.ts';
 import { envelopeCode, increment, runLoad } from './engine.ts';
 import { createFastSigner } from './fastsign.ts';
-import { scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
+import { mustBeZero, scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
 import { assertSafe, LoadUsageError, openTarget, probe, type Target } from './target.ts';
 
 export const FLOW_LIMITED = 429001;
@@ -172,10 +172,10 @@ export async function runRateLimit(target: Target, plan: RateLimitPlan): Promise
     { name: `windows with exactly ${plan.limit} code-200 answer(s) (per window: ${perWindow})`, limit: `= ${plan.windows}`, actual: exact, ok: exact === plan.windows },
     { name: 'windows where every answer past the limit was 429001', limit: `= ${plan.windows}`, actual: restLimited, ok: restLimited === plan.windows },
     { name: 'recovery: code 200 again in the window after a limited one', limit: `= ${plan.windows - 1}`, actual: recoveries, ok: recoveries === plan.windows - 1 },
-    { name: 'answers with another code, errors or timeouts', limit: '= 0', actual: others, ok: others === 0 },
+    mustBeZero('answers with another code, errors or timeouts', others),
   ];
   if (mode === 'wall') {
-    thresholds.push({ name: 'answers outside the window their burst aimed at', limit: '= 0', actual: strays, ok: strays === 0 });
+    thresholds.push(mustBeZero('answers outside the window their burst aimed at', strays));
   }
   const onsets = measured.map((w) => w.onsetMs).filter((v): v is number => v !== null);
   return scenarioResult({
@@ -226,9 +226,7 @@ export async function runRateLimit(target: Target, plan: RateLimitPlan): Promise
 }
 
 export const rateLimitCliOptions = {
-  'base-url': { type: 'string' },
-      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
-      runtime: { type: 'string' },
+  ...TARGET_CLI_OPTIONS,
   'control-url': { type: 'string' },
   'app-key': { type: 'string', default: 'apk-flow-second-1' },
   limit: { type: 'string', default: '1' },
@@ -239,8 +237,6 @@ export const rateLimitCliOptions = {
   path: { type: 'string', default: '/v1/apk/upgrade' },
   'version-code': { type: 'string', default: '1' },
   mode: { type: 'string', default: 'auto' },
-  out: { type: 'string', default: 'reports' },
-  fault: { type: 'string', multiple: true, default: [] as string[] },
   quiet: { type: 'boolean', default: false },
 } as const;
 
@@ -282,7 +278,7 @@ async function main(): Promise<boolean> {
   const { values } = parseArgs({ options: rateLimitCliOptions });
   const startedAt = Date.now();
   const plan = rateLimitPlan(values, values.quiet);
-  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault, controlUrl: values['control-url'] });
+  const target = await openTarget({ ...targetRequest(values), controlUrl: values['control-url'] });
   try {
     assertSafe(rateLimitLoadPlan(plan, target));
     await probe(target, plan.path, JSON.stringify({ apkKey: plan.appKey, versionCode: 999_999 }));

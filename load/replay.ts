@@ -7,11 +7,11 @@
 //      signature. None may be rejected for signature, nonce or timestamp (400004, 401001, 401002),
 //      and every nonce the generator made is checked to be unique (no collisions).
 import { parseArgs } from 'node:util';
-import { cliMain, finishRun, isMain, numberOption } from './cli.ts';
+import { cliMain, finishRun, isMain, numberOption, TARGET_CLI_OPTIONS, targetRequest } from './cli.ts';
 import { envelopeCode, increment, runLoad, sortedCodes } from './engine.ts';
 import { createFastSigner } from './fastsign.ts';
 import { DEFAULT_MIX, MixTraffic, readMix, type MixEntry } from './mix.ts';
-import { scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
+import { mustBeZero, scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
 import { assertSafe, openTarget, probe, type Target } from './target.ts';
 
 export const REPLAYED = 401001;
@@ -111,9 +111,9 @@ export async function runReplay(target: Target, plan: ReplayPlan): Promise<Scena
   const thresholds: Threshold[] = [
     { name: `replay rounds where exactly one of ${plan.connections} copies got through`, limit: `= ${plan.rounds}`, actual: exactlyOne, ok: exactlyOne === plan.rounds },
     { name: 'replayed copies answered 401001', limit: `= ${copies - plan.rounds}`, actual: rejected, ok: rejected === copies - plan.rounds && roundErrors === 0 },
-    { name: 'fresh-nonce requests rejected for signature, nonce or timestamp', limit: '= 0', actual: traffic.signingRejections, ok: traffic.signingRejections === 0 },
-    { name: `duplicate nonces among the ${noncesMade} generated`, limit: '= 0', actual: duplicates, ok: duplicates === 0 },
-    { name: 'fresh-nonce answers outside the expected codes, errors or timeouts', limit: '= 0', actual: freshFailures, ok: freshFailures === 0 },
+    mustBeZero('fresh-nonce requests rejected for signature, nonce or timestamp', traffic.signingRejections),
+    mustBeZero(`duplicate nonces among the ${noncesMade} generated`, duplicates),
+    mustBeZero('fresh-nonce answers outside the expected codes, errors or timeouts', freshFailures),
     { name: 'fresh-nonce requests answered', limit: `>= ${minFresh}`, actual: fresh.answered, ok: fresh.answered >= minFresh },
   ];
   return scenarioResult({
@@ -169,17 +169,13 @@ export async function runReplay(target: Target, plan: ReplayPlan): Promise<Scena
 }
 
 export const replayCliOptions = {
-  'base-url': { type: 'string' },
-      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
-      runtime: { type: 'string' },
+  ...TARGET_CLI_OPTIONS,
   mix: { type: 'string', default: DEFAULT_MIX },
   connections: { type: 'string', default: '32' },
   rounds: { type: 'string', default: '3' },
   duration: { type: 'string', default: '3' },
   'fresh-connections': { type: 'string', default: '8' },
   rate: { type: 'string' },
-  out: { type: 'string', default: 'reports' },
-  fault: { type: 'string', multiple: true, default: [] as string[] },
   quiet: { type: 'boolean', default: false },
 } as const;
 
@@ -197,7 +193,7 @@ async function main(): Promise<boolean> {
     ...(rate ? { rate } : {}),
     quiet: values.quiet,
   };
-  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
+  const target = await openTarget(targetRequest(values));
   try {
     assertSafe({
       baseUrl: target.baseUrl,

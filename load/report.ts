@@ -13,6 +13,16 @@ export interface Threshold {
   ok: boolean;
 }
 
+/** A count that must be zero. */
+export function mustBeZero(name: string, count: number): Threshold {
+  return { name, limit: '= 0', actual: count, ok: count === 0 };
+}
+
+/** Failed requests (non-2xx, errors, timeouts) under 1% of those answered; nothing answered fails. */
+export function failedRate(total: number, failed: number): Threshold {
+  return { name: 'failed requests (non-2xx, errors, timeouts) rate', limit: '< 1%', actual: total ? failed / total : 1, ok: total > 0 && failed / total < 0.01 };
+}
+
 export interface Table {
   title: string;
   columns: string[];

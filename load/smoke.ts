@@ -19,7 +19,7 @@
 // to the container, which writes the reports into --out.
 // The driver is autocannon (MIT); k6 is ruled out by licence policy: see load/README.md.
 import { parseArgs } from 'node:util';
-import { cliMain, finishRun, isMain, numberOption } from './cli.ts';
+import { cliMain, finishRun, isMain, numberOption, TARGET_CLI_OPTIONS, targetRequest } from './cli.ts';
 import { runJourney } from './journey.ts';
 import { DEFAULT_MIX, readMix } from './mix.ts';
 import { rateLimitLoadPlan, rateLimitPlan, runRateLimit } from './ratelimit.ts';
@@ -35,9 +35,7 @@ type SmokeScenario = (typeof SMOKE_SCENARIOS)[number];
 async function main(): Promise<boolean> {
   const { values } = parseArgs({
     options: {
-      'base-url': { type: 'string' },
-      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
-      runtime: { type: 'string' },
+      ...TARGET_CLI_OPTIONS,
       // Where the load generator runs: process (default, here) or container (the load-runner image).
       runner: { type: 'string', default: 'process' },
       // A sandbox given with --base-url: its loopback control listener, to step its clock (ratelimit).
@@ -47,9 +45,6 @@ async function main(): Promise<boolean> {
       connections: { type: 'string', default: '8' },
       rate: { type: 'string' },
       'p99-ms': { type: 'string', default: '100' },
-      out: { type: 'string', default: 'reports' },
-      // Embedded sandbox only: start it with a fault switch, to show the thresholds can fail.
-      fault: { type: 'string', multiple: true, default: [] },
       scenarios: { type: 'string' },
       // ratelimit on staging: a flow-limited app seeded there
       'app-key': { type: 'string' },
@@ -66,10 +61,7 @@ async function main(): Promise<boolean> {
 
   if (values.runner !== 'process' && values.runner !== 'container') throw new LoadUsageError(`--runner must be process or container, got "${values.runner}"`);
   const target = await openTarget({
-    baseUrl: values['base-url'],
-    runtime: values.runtime,
-    logDir: values.out,
-    faults: values.fault,
+    ...targetRequest(values),
     ...(values['control-url'] ? { controlUrl: values['control-url'] } : {}),
     controlListener: values.runner === 'container',
   });

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cliMain, finishRun, numberOption } from './cli.ts';
+import { cliMain, finishRun, numberOption, TARGET_CLI_OPTIONS, targetRequest } from './cli.ts';
 import { DEFAULT_MIX, readMix } from './mix.ts';
 import { scenarioResult, type ScenarioResult, type Threshold } from './report.ts';
 import { parseSegment, type ThroughputFigures } from './throughput.ts';
@@ -132,17 +132,13 @@ async function main(): Promise<boolean> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      'base-url': { type: 'string' },
-      // Embedded sandbox: container | process | auto (default; UPGRADELINK_RUNTIME).
-      runtime: { type: 'string' },
+      ...TARGET_CLI_OPTIONS,
       mix: { type: 'string', default: DEFAULT_MIX },
       rate: { type: 'string', default: '400' },
       duration: { type: 'string', default: '5' },
       connections: { type: 'string', default: '8' },
       segments: { type: 'string', default: '2' },
       'p99-ms': { type: 'string', default: '100' },
-      out: { type: 'string', default: 'reports' },
-      fault: { type: 'string', multiple: true, default: [] },
       merge: { type: 'boolean', default: false },
     },
   });
@@ -160,7 +156,7 @@ async function main(): Promise<boolean> {
   const n = numberOption('segments', values.segments, { integer: true, min: 2 })!;
   if (n > 8) throw new LoadUsageError('--segments: at most 8 local processes');
   const mix = await readMix(values.mix);
-  const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: values.out, faults: values.fault });
+  const target = await openTarget(targetRequest(values));
   try {
     assertSafe({ baseUrl: target.baseUrl, durationSeconds, connections, rate, confirmHost: process.env.LOAD_CONFIRM_HOST });
     await probe(target, mix[0]!.path, JSON.stringify(mix[0]!.body));
