@@ -107,7 +107,7 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
       throw new LoadUsageError(`--runtime ${choice}: ${(error as Error).message.replace(/^runtime container: /, '')}; or use --runtime process`);
     }
     if (decision.runtime === 'container') {
-      const services = await startServices({ runtime: 'container', sandbox: { faults, controlPort: true }, secret: SANDBOX_SECRET_KEY, ...(request.logDir ? { logDir: request.logDir } : {}) });
+      const services = await startServices({ decision, sandbox: { faults, controlPort: true }, secret: SANDBOX_SECRET_KEY, ...(request.logDir ? { logDir: request.logDir } : {}) });
       return {
         baseUrl: services.sandboxUrl!,
         accessKey: SANDBOX_ACCESS_KEY,

@@ -1,14 +1,14 @@
 // npm run bench:sandbox — signed upgrade requests at the sandbox and at a Prism mock of the same spec,
 // in one run, on loopback, ~5 s each. Writes reports/bench-sandbox.json and prints one line.
-// Both servers run as child processes, one at a time, so neither shares CPU time with the other; the
-// load generator (this process) signs every request in setupRequest.
+// Both servers run as local child processes (lib/runtime, logs in reports/bench-sandbox/), one at a
+// time, so neither shares CPU time with the other; the load generator (this process) signs every
+// request in setupRequest.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startServices, type Services } from '../lib/runtime/index.ts';
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -31,43 +31,6 @@ const KEY = { accessKey: 'ak-sandbox-0001', secretKey: 'test-secret-DO-NOT-USE-0
 const signer = createNodeSigner();
 const runId = randomBytes(6).toString('hex');
 let sequence = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`process for ${url} exited with ${child.exitCode}`);
-    try {
-      await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  throw new Error(`${url} not ready after ${timeoutMs} ms`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 interface Figures { rps: number; p99_ms: number; requests: number; non2xx: number; errors: number }
 
@@ -100,30 +63,22 @@ async function drive(url: string, durationSeconds = DURATION_SECONDS): Promise<F
 
 async function main(): Promise<void> {
   mkdirSync(REPORTS, { recursive: true });
-  const children: ChildProcess[] = [];
+  const logDir = `${REPORTS}/bench-sandbox`;
+  const running: Services[] = [];
   try {
-    const sandboxPort = await freePort();
-    const sandbox = spawn(process.execPath, ['--import', 'tsx', 'sandbox/main.ts', '--port', String(sandboxPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(sandbox);
-    const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-    await waitForHttp(`${sandboxUrl}/healthz`, sandbox, 30_000);
+    const sandbox = await startServices({ runtime: 'process', logDir, sandbox: {} });
+    running.push(sandbox);
+    const sandboxUrl = sandbox.sandboxUrl!;
 
     // Sandbox first, alone: Prism's start-up is CPU-heavy and must not overlap the measurement.
     await drive(sandboxUrl, 1); // warm-up
     const sandboxFigures = await drive(sandboxUrl);
-    await stop(sandbox);
+    await sandbox.stop();
 
-    const prismPort = await freePort();
-    const prismLog = createWriteStream(`${REPORTS}/prism-bench.log`);
-    const prism = spawn(`${ROOT}node_modules/.bin/prism`, ['mock', 'generated/openapi.yaml', '-p', String(prismPort), '-h', '127.0.0.1'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(prism);
-    prism.stdout!.pipe(prismLog);
-    prism.stderr!.pipe(prismLog);
-    const prismUrl = `http://127.0.0.1:${prismPort}`;
-    await waitForHttp(`${prismUrl}${TARGET}`, prism, 60_000);
+    // Prism at its default log level, as a team would run the mock.
+    const prism = await startServices({ runtime: 'process', logDir, sandbox: false, prism: { mode: 'mock' }, startupTimeoutMs: 60_000 });
+    running.push(prism);
+    const prismUrl = prism.prismUrl!;
     await drive(prismUrl, 1); // warm-up
     const prismFigures = await drive(prismUrl);
 
@@ -151,7 +106,7 @@ async function main(): Promise<void> {
     );
     process.exitCode = ok ? 0 : 1;
   } finally {
-    await Promise.all(children.map(stop));
+    await Promise.all(running.map((services) => services.stop()));
   }
 }
 

@@ -1,54 +1,22 @@
 // The bundle works as a Prism mock: `prism mock generated/openapi.yaml` starts (loopback only)
 // and answers a signed-looking POST /v1/apk/upgrade with the code-200 example, which conforms to
 // the spec. Prism's log goes to reports/prism-mock.log.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServices, type Services } from '../lib/runtime/index.ts';
 import { ROOT, createSpecValidator, formatErrors, responseSchemaPointer } from './support/openapi.ts';
 
-const LOG = join(ROOT, 'reports', 'prism-mock.log');
-let prism: ChildProcess | undefined;
+let prism: Services | undefined;
 let baseUrl = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  mkdirSync(join(ROOT, 'reports'), { recursive: true });
-  const log = createWriteStream(LOG);
-  prism = spawn(join(ROOT, 'node_modules', '.bin', 'prism'), ['mock', join(ROOT, 'generated', 'openapi.yaml'), '-h', '127.0.0.1', '-p', String(port)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`prism did not start within 45 s; see ${LOG}`)), 45_000);
-    const onData = (chunk: Buffer) => {
-      log.write(chunk);
-      if (chunk.toString().includes('Prism is listening')) {
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    prism!.stdout!.on('data', onData);
-    prism!.stderr!.on('data', onData);
-    prism!.once('exit', (code) => fail(new Error(`prism exited with ${code}; see ${LOG}`)));
-  });
+  // A local process: this checks the bundle, not where Prism runs (lib/runtime tests the container path).
+  prism = await startServices({ runtime: 'process', sandbox: false, prism: { mode: 'mock' }, logDir: join(ROOT, 'reports'), startupTimeoutMs: 45_000 });
+  baseUrl = prism.prismUrl!;
 }, 60_000);
 
-afterAll(() => {
-  prism?.kill('SIGTERM');
+afterAll(async () => {
+  await prism?.stop();
 });
 
 const headers = {

@@ -10,6 +10,7 @@
 // sources; otherwise processes, after printing exactly one line saying why. With no engine the
 // decision takes milliseconds (the socket is probed directly, with a 500 ms timeout).
 // runtime 'container' never falls back: it throws with the reason instead.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { maskSecret } from '../signing/index.ts';
 import { applyTestcontainersDefaults, runOneShotContainer, startContainer } from './container.ts';
@@ -58,6 +59,8 @@ export interface PrismServiceOptions {
 export interface StartServicesOptions {
   /** Default: env UPGRADELINK_RUNTIME, else 'auto'. */
   runtime?: RuntimeChoice;
+  /** What resolveRuntime already decided for these same services: used as is instead of probing again. */
+  decision?: RuntimeDecision;
   /** The sandbox (default {}: started); false = none (e.g. a Prism mock only, or a proxy to a remote). */
   sandbox?: SandboxServiceOptions | false;
   /** Prism in front of the sandbox (proxy) or alone (mock); omitted = no Prism. */
@@ -206,7 +209,7 @@ export async function startServices(options: StartServicesOptions = {}): Promise
     throw new Error('startServices: a Prism proxy needs an upstream when no sandbox is started');
   }
   const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const decision = await resolveRuntime(choice, { sandbox: !!sandboxOptions, prism: !!prismOptions }, env);
+  const decision = options.decision ?? (await resolveRuntime(choice, { sandbox: !!sandboxOptions, prism: !!prismOptions }, env));
   if (decision.runtime === 'process' && decision.reason) notice(fallbackNotice(decision.reason));
 
   const logDir = path.resolve(PROJECT_ROOT, options.logDir ?? 'reports');
@@ -361,7 +364,6 @@ export async function runLoadRunner(options: LoadRunnerOptions): Promise<{ exitC
   if (problem) throw new Error(`runner container: ${problem}`);
   applyTestcontainersDefaults(env);
   const out = path.resolve(options.out);
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(out, { recursive: true });
   const mask = options.secret ? (text: string) => maskSecret(text, options.secret!) : undefined;
   const uid = process.getuid?.();
