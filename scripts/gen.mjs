@@ -1,27 +1,29 @@
 #!/usr/bin/env node
 // Regenerates generated/ from the authored spec in openapi/ (never edit generated/ by hand).
 //
-//   node scripts/gen.mjs                   every step: bundle, types, docs
-//   node scripts/gen.mjs bundle|types|docs one or more steps
+//   node scripts/gen.mjs                              every step: bundle, operations, types, docs
+//   node scripts/gen.mjs bundle|operations|types|docs one or more steps
 //   node scripts/gen.mjs --out <dir>       write into <dir> instead (gen-check.mjs uses a temp dir)
 //
 // Steps, each reading the previous step's output from the same directory:
-//   bundle  redocly bundle  -> openapi.yaml, openapi.json (one file, components kept as $refs)
-//   types   openapi-typescript openapi.json -> api-types.ts (its "do not edit" banner kept)
-//   docs    redocly build-docs --inlineBundle openapi.yaml -> docs/index.html (self-contained)
+//   bundle      redocly bundle  -> openapi.yaml, openapi.json (one file, components kept as $refs)
+//   operations  scripts/gen-operations.mjs openapi.json -> operations.ts (operations, families, codes)
+//   types       openapi-typescript openapi.json -> api-types.ts (its "do not edit" banner kept)
+//   docs        redocly build-docs --inlineBundle openapi.yaml -> docs/index.html (self-contained)
 // All three outputs are deterministic: running twice gives identical bytes.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderOperationsModule } from './gen-operations.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'node_modules', '.bin');
-const STEPS = ['bundle', 'types', 'docs'];
+const STEPS = ['bundle', 'operations', 'types', 'docs'];
 export const DOCS_TITLE = 'UpgradeLink client API';
 /** Files this script writes, relative to the output directory. gen-check.mjs compares exactly these. */
-export const OUTPUTS = ['openapi.yaml', 'openapi.json', 'api-types.ts', 'docs/index.html'];
+export const OUTPUTS = ['openapi.yaml', 'openapi.json', 'operations.ts', 'api-types.ts', 'docs/index.html'];
 
 // Redocly phones home unless told not to; the build must work offline.
 const ENV = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' };
@@ -40,6 +42,13 @@ function bundle(out) {
   // `main` is the API alias in redocly.yaml (root: openapi/openapi.yaml), so lint settings apply.
   run('redocly', ['bundle', 'main', '--output', join(out, 'openapi.yaml')]);
   run('redocly', ['bundle', 'main', '--ext', 'json', '--output', join(out, 'openapi.json')]);
+}
+
+function operations(out) {
+  const input = join(out, 'openapi.json');
+  if (!existsSync(input)) throw new Error(`${input} is missing: run the bundle step first`);
+  writeFileSync(join(out, 'operations.ts'), renderOperationsModule(JSON.parse(readFileSync(input, 'utf8'))));
+  process.stdout.write('  operations.ts ok\n');
 }
 
 function types(out) {
@@ -69,7 +78,7 @@ function docs(out) {
 
 export function generate({ out = join(ROOT, 'generated'), steps = STEPS } = {}) {
   mkdirSync(out, { recursive: true });
-  const impl = { bundle, types, docs };
+  const impl = { bundle, operations, types, docs };
   for (const step of STEPS) if (steps.includes(step)) impl[step](out);
 }
 
