@@ -1,67 +1,61 @@
-// Flow limits (REFERENCE §6.5): exactly `limit` code-200 answers per window, then 429001; only code
-// 200 counts; no fallback to another strategy; atomic under concurrency. Each test uses its own
-// fixture strategy (quotas are shared by every client). Day and hour windows keep the tests away
-// from window edges; the second/minute windows are in clock.contract.test.ts (frozen clock).
+// Flow limits (429001): exactly `limit` code-200 answers per window, then 429001; only code 200 counts;
+// no fallback to another strategy; atomic under concurrency. Each test uses its own fixture strategy
+// (quotas are shared by every client), and quotas stay used until their window ends, so these tests
+// need the harness to be allowed to use them (`flowQuota`). Day and hour windows keep away from window
+// edges; the second and minute windows are in clock.contract.test.ts (frozen clock).
 import { describe } from 'vitest';
-import { bodyCode, check, dataFields, expectAnswer } from './support/checks.ts';
-import { awayFromHourBoundary, fixture, fx, rule, send, sendAll } from './support/context.ts';
+import { Code } from '../lib/spec/index.ts';
+import { bodyCode, check, dataFields, expectCode } from './support/checks.ts';
+import type { RuleId } from './rules.ts';
+import { awayFromHourBoundary, device, fx, operation, send, sendAll, test, use } from './support/context.ts';
 
-const NEEDS = ['hasFixtures', 'enforcesFlowLimits'] as const;
+const op = operation('/v1/apk/upgrade');
 const path = '/v1/apk/upgrade';
 const body = (app: string, extra: Record<string, unknown> = {}) => ({ apkKey: app, versionCode: fx.versions.current, ...extra });
 
-async function exhaust(app: string, limit: number, extra: (i: number) => Record<string, unknown> = () => ({})): Promise<unknown[]> {
+async function exhaust(rule: RuleId, app: string, limit: number, extra: (i: number) => Record<string, unknown> = () => ({})): Promise<void> {
   await awayFromHourBoundary();
-  const codes: unknown[] = [];
   for (let i = 0; i < limit + 2; i++) {
-    const ex = await send({ target: path, body: body(app, extra(i)) });
-    codes.push(bodyCode(ex));
-    expectAnswer(ex, i < limit ? 200 : 429001);
+    expectCode(await send({ target: path, body: body(app, extra(i)) }), i < limit ? Code.OK : Code.FLOW_LIMITED, { rule });
   }
-  return codes;
 }
 
-describe('upgrade semantics', () => {
-  describe('flow limit', () => {
-    rule('per day: exactly 3 successes, then 429001 — for every device alike', { needs: NEEDS }, async (ctx) => {
-      const f = fixture<{ app: string; limit: number }>(ctx, 'flow.day3');
-      await exhaust(f.app, f.limit, (i) => ({ devKey: `contract-flow-device-${i}` }));
+describe('upgrade', () => {
+  describe('POST /v1/apk/upgrade', () => {
+    const needs = ['flowQuota'] as const;
+    test('upgrade.flow-limit', 'per day: exactly `limit` successes, then 429001, for every device alike', { op, needs }, async (ctx) => {
+      const f = use(ctx, fx.flow.day3);
+      await exhaust('upgrade.flow-limit', f.app, f.limit, (i) => ({ devKey: device(`flow-${i}`) }));
     });
-
-    rule('per hour: exactly 5 successes, then 429001', { needs: NEEDS }, async (ctx) => {
-      const f = fixture<{ app: string; limit: number }>(ctx, 'flow.hour5');
-      await exhaust(f.app, f.limit);
+    test('upgrade.flow-limit', 'per hour: exactly `limit` successes, then 429001', { op, needs }, async (ctx) => {
+      const f = use(ctx, fx.flow.hour5);
+      await exhaust('upgrade.flow-limit', f.app, f.limit);
     });
-
-    rule('"already latest" answers (code 0) do not use the quota', { needs: NEEDS }, async (ctx) => {
-      const f = fixture<{ app: string; limit: number }>(ctx, 'flow.latestNotCounted');
-      for (let i = 0; i < 5; i++) expectAnswer(await send({ target: path, body: { apkKey: f.app, versionCode: fx.versions.next } }), 0);
-      // Rejected requests never reach the quota either.
-      expectAnswer(await send({ target: path, body: { apkKey: f.app } }), 400002);
-      await exhaust(f.app, f.limit);
+    test('upgrade.flow-limit-counts-successes', '"already latest" answers (code 0) and rejected requests do not use the quota', { op, needs }, async (ctx) => {
+      const f = use(ctx, fx.flow.latestNotCounted);
+      for (let i = 0; i < 5; i++) expectCode(await send({ target: path, body: { apkKey: f.app, versionCode: fx.versions.next } }), Code.LATEST, { rule: 'upgrade.flow-limit-counts-successes' });
+      expectCode(await send({ target: path, body: { apkKey: f.app } }), Code.MISSING_PARAMETER, { rule: 'upgrade.flow-limit-counts-successes' });
+      await exhaust('upgrade.flow-limit-counts-successes', f.app, f.limit);
     });
-
-    rule('an exhausted strategy answers 429001, with no fallback to an older open strategy', { needs: NEEDS }, async (ctx) => {
-      const f = fixture<{ app: string; limitedVersion: number }>(ctx, 'flow.noFallback');
+    test('upgrade.flow-limit-no-fallback', 'an exhausted strategy answers 429001, with no fallback to an older open strategy', { op, needs }, async (ctx) => {
+      const f = use(ctx, fx.flow.noFallback);
       await awayFromHourBoundary();
       const first = await send({ target: path, body: body(f.app) });
-      expectAnswer(first, 200);
-      dataFields(first, { versionCode: f.limitedVersion });
-      expectAnswer(await send({ target: path, body: body(f.app) }), 429001);
+      expectCode(first, Code.OK, { rule: 'upgrade.flow-limit-no-fallback' });
+      dataFields(first, 'upgrade.flow-limit-no-fallback', { versionCode: f.limitedVersion });
+      expectCode(await send({ target: path, body: body(f.app) }), Code.FLOW_LIMITED, { rule: 'upgrade.flow-limit-no-fallback' });
     });
-
-    rule('a disabled flow rule does not limit', { needs: NEEDS }, async (ctx) => {
-      const f = fixture<{ app: string }>(ctx, 'flow.ruleDisabled');
-      for (let i = 0; i < 4; i++) expectAnswer(await send({ target: path, body: body(f.app) }), 200);
+    test('upgrade.flow-limit-no-fallback', 'a disabled flow rule does not limit', { op, needs }, async (ctx) => {
+      const f = use(ctx, fx.flow.ruleDisabled);
+      for (let i = 0; i < 4; i++) expectCode(await send({ target: path, body: body(f.app) }), Code.OK, { rule: 'upgrade.flow-limit-no-fallback' });
     });
-
-    rule('20 concurrent eligible requests: exactly 5 get code 200, 15 get 429001', { needs: NEEDS }, async (ctx) => {
-      const f = fixture<{ app: string; limit: number }>(ctx, 'flow.concurrentDay5');
+    test('upgrade.flow-limit-atomic', '20 concurrent eligible requests: exactly `limit` get code 200, the rest 429001', { op, needs: ['flowQuota', 'bursts'] }, async (ctx) => {
+      const f = use(ctx, fx.flow.concurrentDay5);
       await awayFromHourBoundary();
-      const answers = await sendAll(Array.from({ length: 20 }, (_, i) => ({ target: path, body: body(f.app, { devKey: `contract-burst-${i}` }) })));
-      for (const a of answers) expectAnswer(a, bodyCode(a) === 200 ? 200 : 429001);
-      const ok = answers.filter((a) => bodyCode(a) === 200).length;
-      check(ok === f.limit, 'flow_limit_atomic', '20 concurrent requests in one window', `exactly ${f.limit} × code 200 and ${20 - f.limit} × 429001`, `${ok} × code 200 (${JSON.stringify(answers.map(bodyCode))})`);
+      const answers = await sendAll(Array.from({ length: 20 }, (_, i) => ({ target: path, body: body(f.app, { devKey: device(`burst-${i}`) }) })));
+      for (const a of answers) expectCode(a, bodyCode(a) === Code.OK ? Code.OK : Code.FLOW_LIMITED, { rule: 'upgrade.flow-limit-atomic' });
+      const ok = answers.filter((a) => bodyCode(a) === Code.OK).length;
+      check(ok === f.limit, 'upgrade.flow-limit-atomic', 'flow_limit_atomic', '20 concurrent requests in one window', `exactly ${f.limit} × code 200 and ${20 - f.limit} × 429001`, `${ok} × code 200 (${JSON.stringify(answers.map(bodyCode))})`);
     });
   });
 });

@@ -47,6 +47,14 @@ export const RULES = [
     basis: 'Every page: the request as documented gets the success response body. Every other test of an operation comes after this one.',
   },
 
+  {
+    id: 'transport.answered',
+    title: 'Every request gets an HTTP answer within the request timeout (no hang, no reset).',
+    source: ALL_PAGES,
+    severity: 'major',
+    basis: 'Every page documents a response for every request.',
+  },
+
   // ---- authentication ---------------------------------------------------------------------------
   {
     id: 'auth.signing-headers-required',
@@ -254,7 +262,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Chosen so that a request is never processed twice, whatever its outcome.',
-    after: ['replay.nonce-single-use'],
+    after: ['replay.nonce-single-use', 'validation.required-fields', 'codes.app-not-found'],
   },
   {
     id: 'replay.nonce-atomic',
@@ -315,6 +323,11 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The check order is this project\'s choice (REFERENCE §4.3).',
+    // Each case combines two faults: when either one's own rule already fails, the order cannot be judged.
+    after: [
+      'routing.unknown-path', 'protocol.post-only', 'protocol.content-type-required', 'auth.signing-headers-required', 'replay.nonce-min-length',
+      'replay.timestamp-window', 'auth.unknown-access-key', 'signing.signature-verified', 'body.invalid-body', 'validation.required-fields',
+    ],
   },
 
   // ---- request validation -----------------------------------------------------------------------
@@ -557,7 +570,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'This project\'s choice.',
-    after: ['upgrade.flow-limit'],
+    after: ['upgrade.flow-limit', 'validation.required-fields'],
   },
   {
     id: 'upgrade.flow-limit-no-fallback',

@@ -1,194 +1,172 @@
-// Upgrade-strategy semantics (REFERENCE §6.2–6.3, §6.6): latest versus appointVersionCode,
-// begin/end times, upgradeType, device targeting, arch filtering, and what code 0 / 200 carry.
-// Gray release and flow limits have their own files, each with its own fixture strategies.
+// Upgrade semantics: what code 200 and code 0 carry, version lookups, appointVersionCode, strategy
+// windows, upgradeType, device targeting and arch filtering. Gray release and flow limits have their
+// own files, each with its own fixture strategies.
 import { describe } from 'vitest';
-import { check, data, dataFields, expectAnswer, fail } from './support/checks.ts';
-import { fixture, fx, rule, send } from './support/context.ts';
-import { UPGRADE_OPERATIONS, VERSION_OPERATIONS, operation } from './support/operations.ts';
+import { Code, OPERATIONS } from '../lib/spec/index.ts';
+import type { PostPath } from '../lib/client/index.ts';
+import { check, data, dataFields, expectCode, fail } from './support/checks.ts';
+import { fx, okBody, operation, send, test, use } from './support/context.ts';
 
-const NEEDS = ['hasFixtures'] as const;
 const apk = operation('/v1/apk/upgrade');
-
-const upgradeBody = (app: string, extra: Record<string, unknown> = {}) => ({ apkKey: app, versionCode: fx.versions.current, ...extra });
+const path = '/v1/apk/upgrade' as const;
 
 function isZeroValue(value: unknown): boolean {
   if (value === null || value === '' || value === 0 || value === false) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  return false;
+  return Array.isArray(value) && value.length === 0;
 }
 
-describe('upgrade semantics', () => {
-  describe('what code 200 and code 0 carry', () => {
-    for (const op of UPGRADE_OPERATIONS) {
-      rule(`POST ${op.path}: code 200 carries the offered version, newer than the client's, with the key echoed`, { needs: NEEDS }, async () => {
-        const body = op.okBody(fx);
-        const ex = await send({ target: op.path, body });
-        expectAnswer(ex, 200);
-        dataFields(ex, { [op.keyField]: body[op.keyField], versionCode: fx.versions.next });
-        const d = data(ex);
-        check(typeof d.versionName === 'string' && d.versionName !== '', 'data_fields', 'versionName names the offered version', 'a non-empty string', JSON.stringify(d.versionName));
-        check([1, 2, 3].includes(d.upgradeType as number), 'data_fields', 'upgradeType of an offer', '1, 2 or 3', JSON.stringify(d.upgradeType));
+describe('upgrade', () => {
+  for (const op of OPERATIONS.filter((o) => o.kind === 'upgrade')) {
+    const p = op.path as PostPath;
+    describe(`POST ${op.path}`, () => {
+      test('upgrade.offer-data', 'code 200 carries the offered version: newer than the client\'s, the key echoed, a name and upgradeType 1–3', { op }, async (ctx) => {
+        const body = okBody(ctx, p) as Record<string, unknown>;
+        const ex = await send({ target: p, body });
+        expectCode(ex, Code.OK, { rule: 'upgrade.offer-data' });
+        dataFields(ex, 'upgrade.offer-data', { [op.keyField]: body[op.keyField], versionCode: fx.versions.next });
+        const d = data(ex, 'upgrade.offer-data');
+        check(typeof d.versionName === 'string' && d.versionName !== '', 'upgrade.offer-data', 'data_fields', 'versionName names the offered version', 'a non-empty string', JSON.stringify(d.versionName));
+        check([1, 2, 3].includes(d.upgradeType as number), 'upgrade.offer-data', 'data_fields', 'upgradeType of an offer', '1, 2 or 3', JSON.stringify(d.upgradeType));
+        if (op.family === 'configuration') {
+          check(typeof d.content === 'object' && d.content !== null && !Array.isArray(d.content), 'upgrade.offer-data', 'data_fields', 'data.content is the stored configuration', 'a JSON object', JSON.stringify(d.content));
+        }
       });
-      rule(`POST ${op.path}: code 0 carries data null or an object of zero values`, { needs: NEEDS }, async () => {
-        const ex = await send({ target: op.path, body: { ...op.okBody(fx), versionCode: fx.versions.next } });
-        expectAnswer(ex, 0);
+      test('upgrade.latest-data', 'code 0 carries data null or an object of zero values', { op }, async (ctx) => {
+        const ex = await send({ target: p, body: { ...okBody(ctx, p), versionCode: fx.versions.next } });
+        expectCode(ex, Code.LATEST, { rule: 'upgrade.latest-data' });
         const d = (ex.response.json as { data?: unknown }).data;
         if (d === null || d === undefined) return;
-        if (typeof d !== 'object' || Array.isArray(d)) fail('latest_data', 'code 0 data', 'null or an object of zero values', JSON.stringify(d));
+        if (typeof d !== 'object' || Array.isArray(d)) fail('upgrade.latest-data', 'latest_data', 'code 0 data', 'null or an object of zero values', JSON.stringify(d));
         const nonZero = Object.entries(d as Record<string, unknown>).filter(([, v]) => !isZeroValue(v));
-        check(nonZero.length === 0, 'latest_data', `${op.path}: code 0 data must not describe a version`, 'every field "", 0 or null', nonZero.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', '));
+        check(nonZero.length === 0, 'upgrade.latest-data', 'latest_data', `${op.path}: code 0 data must not describe a version`, 'every field "", 0 or null', nonZero.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', '));
       });
-    }
-    rule('POST /v1/configuration/upgrade: code 200 carries the stored configuration as a JSON object', { needs: NEEDS }, async () => {
-      const op = operation('/v1/configuration/upgrade');
-      const ex = await send({ target: op.path, body: op.okBody(fx) });
-      expectAnswer(ex, 200);
-      const content = data(ex).content;
-      check(typeof content === 'object' && content !== null && !Array.isArray(content), 'data_fields', 'data.content', 'a JSON object', JSON.stringify(content));
     });
-    for (const op of VERSION_OPERATIONS) {
-      rule(`POST ${op.path}: code 200 describes exactly the version asked for`, { needs: NEEDS }, async () => {
-        const body = op.okBody(fx);
-        const ex = await send({ target: op.path, body });
-        expectAnswer(ex, 200);
+  }
+
+  for (const op of OPERATIONS.filter((o) => o.kind === 'version')) {
+    const p = op.path as PostPath;
+    describe(`POST ${op.path}`, () => {
+      test('upgrade.version-lookup', 'code 200 describes exactly the version asked for', { op }, async (ctx) => {
+        const body = okBody(ctx, p) as Record<string, unknown>;
+        const ex = await send({ target: p, body });
+        expectCode(ex, Code.OK, { rule: 'upgrade.version-lookup' });
         const expected: Record<string, unknown> = { [op.keyField]: body[op.keyField] };
-        if ('versionCode' in body) expected.versionCode = body.versionCode;
-        else {
-          expected.versionName = body.versionName;
-          expected.versionCode = fx.apps[op.family]?.versionCode;
-        }
-        dataFields(ex, expected);
+        if (op.family === 'tauri' || op.family === 'electron') {
+          const semver = use(ctx, fx.semver[op.family]);
+          Object.assign(expected, { versionName: body.versionName, versionCode: semver.versionCode });
+        } else expected.versionCode = body.versionCode;
+        dataFields(ex, 'upgrade.version-lookup', expected);
       });
-    }
-  });
+    });
+  }
 
-  describe('latest versus appointVersionCode', () => {
-    rule('appointVersionCode 0 offers the newest eligible version', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string; newest: number }>(ctx, 'appoint');
-      const ex = await send({ target: apk.path, body: upgradeBody(a.app, { appointVersionCode: 0 }) });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: a.newest });
-    });
-    rule('no appointVersionCode at all also offers the newest eligible version', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string; newest: number }>(ctx, 'appoint');
-      const ex = await send({ target: apk.path, body: upgradeBody(a.app) });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: a.newest });
-    });
-    rule('appointVersionCode > 0 offers exactly that version, even when a newer one exists', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string; older: number }>(ctx, 'appoint');
-      const ex = await send({ target: apk.path, body: upgradeBody(a.app, { appointVersionCode: a.older }) });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: a.older });
-    });
-    rule('an appointed version no strategy offers gives code 0, even though newer versions exist', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string; notOffered: number }>(ctx, 'appoint');
-      expectAnswer(await send({ target: apk.path, body: upgradeBody(a.app, { appointVersionCode: a.notOffered }) }), 0);
-    });
-    rule('an appointed version not above the client\'s versionCode gives code 0', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string }>(ctx, 'appoint');
-      expectAnswer(await send({ target: apk.path, body: upgradeBody(a.app, { appointVersionCode: fx.versions.current }) }), 0);
-    });
-    rule('a client already past every offered version gets code 0', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string; newest: number }>(ctx, 'appoint');
-      expectAnswer(await send({ target: apk.path, body: { apkKey: a.app, versionCode: a.newest } }), 0);
-    });
-    rule('a client between versions is offered the newest one above it', { needs: NEEDS }, async (ctx) => {
-      const a = fixture<{ app: string; newest: number; older: number }>(ctx, 'appoint');
-      const ex = await send({ target: apk.path, body: { apkKey: a.app, versionCode: a.older } });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: a.newest });
-    });
-  });
-
-  describe('strategy enabled, begin and end times', () => {
-    rule('a disabled strategy is never offered (code 0)', { needs: NEEDS }, async (ctx) => {
-      expectAnswer(await send({ target: apk.path, body: upgradeBody(fixture<string>(ctx, 'disabledStrategy')) }), 0);
-    });
-    rule('only a strategy with beginAt ≤ now < endAt is a candidate (expired and future ones are not)', { needs: NEEDS }, async (ctx) => {
-      const b = fixture<{ app: string; current: number }>(ctx, 'beginEnd');
-      const ex = await send({ target: '/v1/file/upgrade', body: { fileKey: b.app, versionCode: fx.versions.current } });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: b.current });
-    });
-  });
-
-  describe('upgradeType', () => {
-    const types: Array<[string, number]> = [['prompt', 1], ['silent', 2], ['forced', 3]];
-    for (const [name, value] of types) {
-      rule(`upgradeType ${value} (${name}) is sent as the strategy says`, { needs: NEEDS }, async (ctx) => {
-        const ex = await send({ target: apk.path, body: upgradeBody(fixture<string>(ctx, `upgradeTypes.${name}`)) });
-        expectAnswer(ex, 200);
-        dataFields(ex, { upgradeType: value });
-      });
-    }
-  });
-
-  describe('device targeting', () => {
-    rule('device groups: a member devKey gets the group\'s version', { needs: NEEDS }, async (ctx) => {
-      const g = fixture<{ app: string; memberDevKeys: string[]; groupVersion: number }>(ctx, 'groupTargeted');
-      for (const devKey of g.memberDevKeys) {
-        const ex = await send({ target: apk.path, body: upgradeBody(g.app, { devKey }) });
-        expectAnswer(ex, 200);
-        dataFields(ex, { versionCode: g.groupVersion });
+  describe('POST /v1/apk/upgrade', () => {
+    const body = (app: string, extra: Record<string, unknown> = {}) => ({ apkKey: app, versionCode: fx.versions.current, ...extra });
+    const APPOINT = { rule: 'upgrade.appoint-version' } as const;
+    test('upgrade.appoint-version', 'appointVersionCode 0, or none at all, offers the newest eligible version', { op: apk }, async (ctx) => {
+      const a = use(ctx, fx.appoint);
+      for (const extra of [{ appointVersionCode: 0 }, {}]) {
+        const ex = await send({ target: path, body: body(a.app, extra) });
+        expectCode(ex, Code.OK, APPOINT);
+        dataFields(ex, 'upgrade.appoint-version', { versionCode: a.newest });
       }
     });
-    rule('device groups: a devKey outside the group falls back to the open strategy', { needs: NEEDS }, async (ctx) => {
-      const g = fixture<{ app: string; otherDevKey: string; fallbackVersion: number }>(ctx, 'groupTargeted');
-      const ex = await send({ target: apk.path, body: upgradeBody(g.app, { devKey: g.otherDevKey }) });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: g.fallbackVersion });
+    test('upgrade.appoint-version', 'appointVersionCode > 0 offers exactly that version, even when a newer one exists', { op: apk }, async (ctx) => {
+      const a = use(ctx, fx.appoint);
+      const ex = await send({ target: path, body: body(a.app, { appointVersionCode: a.older }) });
+      expectCode(ex, Code.OK, APPOINT);
+      dataFields(ex, 'upgrade.appoint-version', { versionCode: a.older });
     });
-    rule('device groups: an empty devKey falls back to the open strategy', { needs: NEEDS }, async (ctx) => {
-      const g = fixture<{ app: string; fallbackVersion: number }>(ctx, 'groupTargeted');
-      const ex = await send({ target: apk.path, body: upgradeBody(g.app, { devKey: '' }) });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: g.fallbackVersion });
+    test('upgrade.appoint-not-offered', 'an appointed version no strategy offers gives code 0, even though newer versions exist', { op: apk }, async (ctx) => {
+      const a = use(ctx, fx.appoint);
+      expectCode(await send({ target: path, body: body(a.app, { appointVersionCode: a.notOffered }) }), Code.LATEST, { rule: 'upgrade.appoint-not-offered' });
     });
-    rule('device models: the targeted devModelKey gets the version', { needs: NEEDS }, async (ctx) => {
-      const m = fixture<{ app: string; modelKey: string; version: number }>(ctx, 'modelTargeted');
-      const ex = await send({ target: apk.path, body: upgradeBody(m.app, { devModelKey: m.modelKey }) });
-      expectAnswer(ex, 200);
-      dataFields(ex, { versionCode: m.version });
+    test('upgrade.appoint-not-offered', 'an appointed version not above the client\'s versionCode gives code 0', { op: apk }, async (ctx) => {
+      const a = use(ctx, fx.appoint);
+      expectCode(await send({ target: path, body: body(a.app, { appointVersionCode: fx.versions.current }) }), Code.LATEST, { rule: 'upgrade.appoint-not-offered' });
     });
-    rule('device models: another devModelKey gets code 0', { needs: NEEDS }, async (ctx) => {
-      const m = fixture<{ app: string; otherModelKey: string }>(ctx, 'modelTargeted');
-      expectAnswer(await send({ target: apk.path, body: upgradeBody(m.app, { devModelKey: m.otherModelKey }) }), 0);
+    test('upgrade.newest-first', 'a client between versions is offered the newest one above it; one past every version gets code 0', { op: apk }, async (ctx) => {
+      const a = use(ctx, fx.appoint);
+      const ex = await send({ target: path, body: { apkKey: a.app, versionCode: a.older } });
+      expectCode(ex, Code.OK, { rule: 'upgrade.newest-first' });
+      dataFields(ex, 'upgrade.newest-first', { versionCode: a.newest });
+      expectCode(await send({ target: path, body: { apkKey: a.app, versionCode: a.newest } }), Code.LATEST, { rule: 'upgrade.newest-first' });
     });
-    rule('device models: an empty devModelKey gets code 0', { needs: NEEDS }, async (ctx) => {
-      const m = fixture<{ app: string }>(ctx, 'modelTargeted');
-      expectAnswer(await send({ target: apk.path, body: upgradeBody(m.app, { devModelKey: '' }) }), 0);
+
+    test('upgrade.strategy-active', 'a disabled strategy is never offered (code 0)', { op: apk }, async (ctx) => {
+      expectCode(await send({ target: path, body: body(use(ctx, fx.disabledStrategy)) }), Code.LATEST, { rule: 'upgrade.strategy-active' });
+    });
+    test('upgrade.strategy-active', 'only a strategy with beginAt ≤ now < endAt is offered (not an expired or a future one)', { op: operation('/v1/file/upgrade') }, async (ctx) => {
+      const b = use(ctx, fx.beginEnd);
+      const ex = await send({ target: '/v1/file/upgrade', body: { fileKey: b.app, versionCode: fx.versions.current } });
+      expectCode(ex, Code.OK, { rule: 'upgrade.strategy-active' });
+      dataFields(ex, 'upgrade.strategy-active', { versionCode: b.current });
+    });
+
+    for (const [name, value] of [['prompt', 1], ['silent', 2], ['forced', 3]] as const) {
+      test('upgrade.upgrade-type', `upgradeType ${value} (${name}) is sent as the strategy says`, { op: apk }, async (ctx) => {
+        const ex = await send({ target: path, body: body(use(ctx, fx.upgradeTypes)[name]) });
+        expectCode(ex, Code.OK, { rule: 'upgrade.upgrade-type' });
+        dataFields(ex, 'upgrade.upgrade-type', { upgradeType: value });
+      });
+    }
+
+    const TARGETING = { rule: 'upgrade.device-targeting' } as const;
+    test('upgrade.device-targeting', 'device groups: a member devKey gets the group\'s version; another devKey, or none, falls back to the open strategy', { op: apk }, async (ctx) => {
+      const g = use(ctx, fx.groupTargeted);
+      for (const devKey of g.memberDevKeys) {
+        const ex = await send({ target: path, body: body(g.app, { devKey }) });
+        expectCode(ex, Code.OK, TARGETING);
+        dataFields(ex, 'upgrade.device-targeting', { versionCode: g.groupVersion });
+      }
+      for (const devKey of [g.otherDevKey, '']) {
+        const ex = await send({ target: path, body: body(g.app, { devKey }) });
+        expectCode(ex, Code.OK, TARGETING);
+        dataFields(ex, 'upgrade.device-targeting', { versionCode: g.fallbackVersion });
+      }
+    });
+    test('upgrade.device-targeting', 'device models: the targeted devModelKey gets the version; another, or none, gets code 0', { op: apk }, async (ctx) => {
+      const m = use(ctx, fx.modelTargeted);
+      const ex = await send({ target: path, body: body(m.app, { devModelKey: m.modelKey }) });
+      expectCode(ex, Code.OK, TARGETING);
+      dataFields(ex, 'upgrade.device-targeting', { versionCode: m.version });
+      for (const devModelKey of [m.otherModelKey, '']) expectCode(await send({ target: path, body: body(m.app, { devModelKey }) }), Code.LATEST, TARGETING);
     });
   });
 
-  describe('arch filtering', () => {
-    for (const path of ['/v1/lnx/upgrade', '/v1/mac/upgrade']) {
-      rule(`POST ${path}: x64 and arm64 clients are offered their own build`, { needs: NEEDS }, async () => {
-        const op = operation(path);
-        const x64 = await send({ target: path, body: { ...op.okBody(fx), arch: 'x64' } });
-        expectAnswer(x64, 200);
-        const arm64 = await send({ target: path, body: { ...op.okBody(fx), arch: 'arm64' } });
-        expectAnswer(arm64, 200);
-        check(data(x64).urlPath !== data(arm64).urlPath, 'arch_filter', 'each arch gets its own build', 'different urlPath for x64 and arm64', `both ${JSON.stringify(data(x64).urlPath)}`);
+  for (const p of ['/v1/lnx/upgrade', '/v1/mac/upgrade'] as const) {
+    describe(`POST ${p}`, () => {
+      test('upgrade.arch-filter', 'x64 and arm64 clients are each offered their own build', { op: operation(p) }, async (ctx) => {
+        const x64 = await send({ target: p, body: { ...okBody(ctx, p), arch: 'x64' } });
+        expectCode(x64, Code.OK, { rule: 'upgrade.arch-filter' });
+        const arm64 = await send({ target: p, body: { ...okBody(ctx, p), arch: 'arm64' } });
+        expectCode(arm64, Code.OK, { rule: 'upgrade.arch-filter' });
+        check(data(x64, 'upgrade.arch-filter').urlPath !== data(arm64, 'upgrade.arch-filter').urlPath, 'upgrade.arch-filter', 'arch_filter', 'each arch gets its own build', 'different urlPath for x64 and arm64', `both ${JSON.stringify(data(x64, 'upgrade.arch-filter').urlPath)}`);
       });
-    }
-    rule('POST /v1/lnx/upgrade: an arch with no offered build gets code 0', { needs: NEEDS }, async (ctx) => {
-      const app = fixture<string>(ctx, 'lnxArch.x64OnlyApp');
-      expectAnswer(await send({ target: '/v1/lnx/upgrade', body: { lnxKey: app, arch: 'arm64', versionCode: fx.versions.current } }), 0);
-      expectAnswer(await send({ target: '/v1/lnx/upgrade', body: { lnxKey: app, arch: 'x64', versionCode: fx.versions.current } }), 200);
     });
-    rule('POST /v1/win/upgrade: arch omitted or "" means no filter; x64 and arm64 filter', { needs: NEEDS }, async () => {
-      const op = operation('/v1/win/upgrade');
-      const omitted = await send({ target: op.path, body: op.okBody(fx) });
-      expectAnswer(omitted, 200);
-      const empty = await send({ target: op.path, body: { ...op.okBody(fx), arch: '' } });
-      expectAnswer(empty, 200);
-      const x64 = await send({ target: op.path, body: { ...op.okBody(fx), arch: 'x64' } });
-      expectAnswer(x64, 200);
-      const arm64 = await send({ target: op.path, body: { ...op.okBody(fx), arch: 'arm64' } });
-      expectAnswer(arm64, 200);
-      check(data(omitted).urlPath === data(empty).urlPath, 'arch_filter', 'omitted and "" arch', 'the same offer', `${JSON.stringify(data(omitted).urlPath)} vs ${JSON.stringify(data(empty).urlPath)}`);
-      check(data(x64).urlPath !== data(arm64).urlPath, 'arch_filter', 'x64 and arm64 builds', 'different urlPath', `both ${JSON.stringify(data(x64).urlPath)}`);
+  }
+  describe('POST /v1/lnx/upgrade', () => {
+    test('upgrade.arch-filter', 'an arch with no offered build gets code 0', { op: operation('/v1/lnx/upgrade') }, async (ctx) => {
+      const app = use(ctx, fx.x64OnlyLnx);
+      expectCode(await send({ target: '/v1/lnx/upgrade', body: { lnxKey: app, arch: 'arm64', versionCode: fx.versions.current } }), Code.LATEST, { rule: 'upgrade.arch-filter' });
+      expectCode(await send({ target: '/v1/lnx/upgrade', body: { lnxKey: app, arch: 'x64', versionCode: fx.versions.current } }), Code.OK, { rule: 'upgrade.arch-filter' });
+    });
+  });
+  describe('POST /v1/win/upgrade', () => {
+    test('upgrade.win-arch-optional', 'arch omitted or "" means no filter, and gives the same offer', { op: operation('/v1/win/upgrade') }, async (ctx) => {
+      const omitted = await send({ target: '/v1/win/upgrade', body: okBody(ctx, '/v1/win/upgrade') });
+      expectCode(omitted, Code.OK, { rule: 'upgrade.win-arch-optional' });
+      const empty = await send({ target: '/v1/win/upgrade', body: { ...okBody(ctx, '/v1/win/upgrade'), arch: '' } });
+      expectCode(empty, Code.OK, { rule: 'upgrade.win-arch-optional' });
+      const urlOf = (ex: typeof omitted) => data(ex, 'upgrade.win-arch-optional').urlPath;
+      check(urlOf(omitted) === urlOf(empty), 'upgrade.win-arch-optional', 'arch_filter', 'omitted and "" arch', 'the same offer', `${JSON.stringify(urlOf(omitted))} vs ${JSON.stringify(urlOf(empty))}`);
+    });
+    test('upgrade.arch-filter', 'x64 and arm64 clients are each offered their own build', { op: operation('/v1/win/upgrade') }, async (ctx) => {
+      const x64 = await send({ target: '/v1/win/upgrade', body: { ...okBody(ctx, '/v1/win/upgrade'), arch: 'x64' } });
+      expectCode(x64, Code.OK, { rule: 'upgrade.arch-filter' });
+      const arm64 = await send({ target: '/v1/win/upgrade', body: { ...okBody(ctx, '/v1/win/upgrade'), arch: 'arm64' } });
+      expectCode(arm64, Code.OK, { rule: 'upgrade.arch-filter' });
+      check(data(x64, 'upgrade.arch-filter').urlPath !== data(arm64, 'upgrade.arch-filter').urlPath, 'upgrade.arch-filter', 'arch_filter', 'x64 and arm64 builds', 'different urlPath', `both ${JSON.stringify(data(x64, 'upgrade.arch-filter').urlPath)}`);
     });
   });
 });

@@ -1,52 +1,55 @@
-// Named checks, one per invariant (schemathesis style). Each throws a ContractFailure whose message
-// reads as a title plus `Expected:` / `Received:` lines; the conformance reporter relies on that.
-// Never look at `msg`, `docs` or `traceId` here (REFERENCE §1.4).
+// Named checks, one per invariant (schemathesis style). Each belongs to a rule of contract/rules.ts
+// and throws a ContractFailure naming that rule, the check, and `Expected:` / `Received:` lines; the
+// findings reporter groups failures by the rule and check of the first failing check. Never look at
+// `msg`, `docs` or `traceId` here.
+import {
+  CODES,
+  documentedStatuses,
+  formatErrors,
+  isDocumented,
+  loadBundle,
+  matchStatus,
+  responseSchemaPointer,
+  sharedResponseSchemaPointer,
+  specValidators,
+  type CodeValue,
+} from '../../lib/spec/index.ts';
+import type { RuleId } from '../rules.ts';
 import type { Exchange } from './exchange.ts';
-import { isDocumented, matchStatus, documentedStatuses, validateResponseBody, validateEnvelope } from './spec.ts';
 
 export class ContractFailure extends Error {
   override name = 'ContractFailure';
   constructor(
+    readonly rule: RuleId,
     readonly check: string,
-    title: string,
+    readonly title: string,
     // Not named expected/actual: vitest would try to render those as a diff.
     readonly expectedText: string,
     readonly receivedText: string,
   ) {
-    super(`[${check}] ${title}\nExpected: ${expectedText}\nReceived: ${receivedText}`);
+    super(`[${rule}] ${title}\nExpected: ${expectedText}\nReceived: ${receivedText}`);
   }
 }
 
-export function fail(check: string, title: string, expected: string, received: string): never {
-  throw new ContractFailure(check, title, expected, received);
+export function fail(rule: RuleId, check: string, title: string, expected: string, received: string): never {
+  throw new ContractFailure(rule, check, title, expected, received);
 }
 
-/** HTTP status that goes with a business code (REFERENCE §5.1). */
+export function check(condition: boolean, rule: RuleId, check: string, title: string, expected: string, received: string): void {
+  if (!condition) fail(rule, check, title, expected, received);
+}
+
+const SUCCESS: ReadonlySet<number> = new Set([0, 200]);
+
+export const isSuccess = (code: unknown): boolean => typeof code === 'number' && SUCCESS.has(code);
+
+export const describeCode = (code: unknown): string =>
+  typeof code === 'number' && code in CODES ? `${code} (${CODES[code as CodeValue].meaning})` : JSON.stringify(code);
+
+/** The HTTP status a business code travels with: the spec's, or code / 1000 for an undocumented six-digit code. */
 export function httpStatusForCode(code: number): number {
-  return code === 0 || code === 200 ? 200 : Math.floor(code / 1000);
+  return code in CODES ? CODES[code as CodeValue].httpStatus : code < 100_000 ? 200 : Math.floor(code / 1000);
 }
-
-export const CODE_MEANING: Record<number, string> = {
-  0: 'success, already latest',
-  200: 'success with data',
-  400001: 'illegal request',
-  400002: 'missing parameter',
-  400003: 'invalid parameter',
-  400004: 'invalid header',
-  400005: 'invalid body',
-  401001: 'authentication failed',
-  401002: 'signature failed',
-  404001: 'resource not found',
-  404002: 'record not found',
-  404003: 'processing method not found',
-  404004: 'request not found',
-  429001: 'strategy flow limit reached',
-  500001: 'internal error',
-  500002: 'server data validation failed',
-};
-
-export const describeCode = (code: unknown) =>
-  typeof code === 'number' && CODE_MEANING[code] ? `${code} (${CODE_MEANING[code]})` : JSON.stringify(code);
 
 function label(ex: Exchange): string {
   return `${ex.request.method} ${ex.request.target}`;
@@ -57,144 +60,191 @@ export function bodyCode(ex: Exchange): unknown {
   return body && typeof body === 'object' ? body.code : undefined;
 }
 
-function receivedSummary(ex: Exchange): string {
+/** One line about an answer, for `Received:`: status, code and the start of the body. */
+export function receivedSummary(ex: Exchange): string {
   const code = bodyCode(ex);
-  const body = ex.response.bodyText.length > 300 ? `${ex.response.bodyText.slice(0, 300)}…` : ex.response.bodyText;
+  const body = ex.response.bodyText.length > 200 ? `${ex.response.bodyText.slice(0, 200)}…` : ex.response.bodyText;
   return `HTTP ${ex.response.status}, code ${code === undefined ? '(none)' : describeCode(code)}, body ${body || '(empty)'}`;
 }
 
-// ---- the checks ---------------------------------------------------------------------------------
+// ---- checks on every answer ---------------------------------------------------------------------
 
-export function httpStatus(ex: Exchange, expected: number): void {
-  if (ex.response.status !== expected) {
-    fail('http_status', `${label(ex)} answered with the wrong HTTP status`, `HTTP ${expected}`, receivedSummary(ex));
-  }
-}
-
-/** Every answer is JSON (`application/json; charset=utf-8`), except a HEAD answer's empty body. */
-export function contentTypeConformance(ex: Exchange): void {
+/** The body is a JSON object with a numeric `code` (not checked for HEAD, which has no body). */
+export function jsonEnvelope(ex: Exchange): void {
   if (ex.request.method === 'HEAD') return;
-  const type = ex.response.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) {
-    fail('content_type_conformance', `${label(ex)} did not answer with JSON`, 'Content-Type: application/json; charset=utf-8', `Content-Type: ${type || '(none)'}`);
-  }
-  if (ex.response.json === undefined) {
-    fail('content_type_conformance', `${label(ex)} answered with a body that is not JSON`, 'a JSON envelope', receivedSummary(ex));
+  const json = ex.response.json;
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || typeof (json as { code?: unknown }).code !== 'number') {
+    fail('envelope.json-body', 'json_envelope', `${label(ex)} did not answer with a JSON envelope`, 'a JSON object with a numeric `code`', receivedSummary(ex));
   }
 }
 
-/** The status is one the spec documents for this path and method. */
-export function statusCodeConformance(ex: Exchange): void {
+/** The HTTP status is documented for this operation (shared error statuses for other routes). */
+export function documentedStatus(ex: Exchange): void {
+  const bundle = loadBundle();
   const op = ex.operation;
-  if (!op || !isDocumented(ex.request.method, op)) return; // undocumented route: see responseSchemaConformance
-  if (matchStatus(ex.request.method, op, ex.response.status) === undefined) {
-    fail(
-      'status_code_conformance',
-      `${label(ex)} answered with a status the spec does not document`,
-      `one of ${documentedStatuses(ex.request.method, op).join(', ')} (documented for ${ex.request.method} ${op})`,
-      `HTTP ${ex.response.status}`,
-    );
+  if (op && isDocumented(bundle, ex.request.method, op)) {
+    if (matchStatus(bundle, ex.request.method, op, ex.response.status) === undefined) {
+      fail(
+        'envelope.documented-status',
+        'documented_status',
+        `${label(ex)} answered with a status the spec does not document`,
+        `one of ${documentedStatuses(bundle, ex.request.method, op).join(', ')} (documented for ${ex.request.method} ${op})`,
+        `HTTP ${ex.response.status}`,
+      );
+    }
+    return;
+  }
+  if (ERROR_RESPONSES[ex.response.status] === undefined) {
+    fail('envelope.documented-status', 'documented_status', `${label(ex)} answered with a status the spec does not document`, `one of ${Object.keys(ERROR_RESPONSES).join(', ')} (the shared error responses)`, `HTTP ${ex.response.status}`);
   }
 }
 
-/** The body validates against the schema the spec gives for that status (envelope for other routes). */
-export function responseSchemaConformance(ex: Exchange): void {
-  if (ex.request.method === 'HEAD') return;
-  const op = ex.operation;
-  const verdict =
-    op && isDocumented(ex.request.method, op)
-      ? validateResponseBody(ex.request.method, op, ex.response.status, ex.response.json)
-      : validateEnvelope(ex.response.status, ex.response.json);
-  if (!verdict.ok) {
-    fail(
-      'response_schema_conformance',
-      `${label(ex)} answered with a body that does not match the spec`,
-      `a body valid against ${verdict.against}`,
-      `${verdict.errors.join('; ')} — body ${ex.response.bodyText.slice(0, 300)}`,
-    );
-  }
-}
-
-/** Prism's validation proxy found nothing wrong with the response (request violations are ignored). */
-export function prismResponseViolations(ex: Exchange): void {
-  const response = ex.violations.filter((v) => v.location?.[0] === 'response');
-  if (response.length > 0) {
-    fail(
-      'prism_response_violation',
-      `Prism reports that the answer to ${label(ex)} violates the spec`,
-      'no response violations in sl-violations',
-      response.map((v) => `${v.severity}: ${v.message} (at ${(v.location ?? []).join('.')})`).join('; '),
-    );
-  }
-}
-
-export function businessCode(ex: Exchange, expected: number): void {
-  const code = bodyCode(ex);
-  if (code !== expected) {
-    fail('business_code', `${label(ex)} answered with the wrong business code`, `code ${describeCode(expected)}`, receivedSummary(ex));
-  }
-}
-
-/** HTTP status == code / 1000 for six-digit codes; 0 and 200 come with HTTP 200. */
-export function statusMatchesCodeFamily(ex: Exchange): void {
+/** HTTP status == the status the code is documented with. */
+export function statusMatchesCode(ex: Exchange): void {
   const code = bodyCode(ex);
   if (typeof code !== 'number') return;
   const expected = httpStatusForCode(code);
   if (ex.response.status !== expected) {
-    fail('status_matches_code_family', `${label(ex)}: the HTTP status does not match the code's family`, `HTTP ${expected} for code ${code}`, `HTTP ${ex.response.status}`);
+    fail('envelope.http-status-matches-code', 'http_status_matches_code', `${label(ex)}: the HTTP status does not go with the business code`, `HTTP ${expected} for code ${code}`, `HTTP ${ex.response.status} with code ${code}`);
   }
 }
 
-/** Everything about the answer that the spec fixes, whatever the business outcome. */
-export function specConformance(ex: Exchange): void {
-  contentTypeConformance(ex);
-  statusCodeConformance(ex);
-  // Prism first when it saw the exchange, so the failure shows its violation text.
-  prismResponseViolations(ex);
-  responseSchemaConformance(ex);
+/** `Content-Type: application/json` (not for HEAD). */
+export function contentType(ex: Exchange): void {
+  if (ex.request.method === 'HEAD') return;
+  const type = ex.response.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    fail('envelope.content-type', 'content_type', `${label(ex)} did not label its answer as JSON`, 'Content-Type: application/json; charset=utf-8', `Content-Type: ${type || '(none)'}`);
+  }
+}
+
+/** components/responses entry per error status, for answers outside any documented operation. */
+const ERROR_RESPONSES: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 404: 'NotFound', 429: 'TooManyRequests', 500: 'InternalServerError' };
+
+export interface SchemaVerdict {
+  ok: boolean;
+  against: string;
+  /** Errors inside `data` of a success answer. */
+  dataErrors: string[];
+  /** Every other error (the envelope). */
+  envelopeErrors: string[];
+}
+
+/** Validates the body against the schema the spec gives for its status (shared error responses for other routes). */
+export function validateAnswer(ex: Exchange): SchemaVerdict {
+  const bundle = loadBundle();
+  const op = ex.operation;
+  let pointer: string | null;
+  let against: string;
+  if (op && isDocumented(bundle, ex.request.method, op)) {
+    const key = matchStatus(bundle, ex.request.method, op, ex.response.status);
+    if (key === undefined) return { ok: true, against: 'undocumented status', dataErrors: [], envelopeErrors: [] };
+    pointer = responseSchemaPointer(bundle, op, key, ex.request.method);
+    against = `${ex.request.method} ${op} → ${key}`;
+  } else {
+    const name = ERROR_RESPONSES[ex.response.status];
+    if (!name) return { ok: true, against: 'undocumented status', dataErrors: [], envelopeErrors: [] };
+    pointer = sharedResponseSchemaPointer(bundle, name);
+    against = `#/components/responses/${name}`;
+  }
+  if (!pointer) return { ok: true, against: `${against} (no body schema)`, dataErrors: [], envelopeErrors: [] };
+  const verdict = specValidators(bundle).validate(pointer, ex.response.json);
+  const success = isSuccess(bodyCode(ex));
+  const inData = (path: string) => success && (path === '/data' || path.startsWith('/data/'));
+  // A code-200 upgrade answer's `data` is checked by if/then: its errors carry the `then` schema path.
+  const errors = verdict.errors.filter((e) => e.keyword !== 'if' && e.keyword !== 'oneOf');
+  const dataErrors = formatErrors(errors.filter((e) => inData(e.instancePath)));
+  let envelopeErrors = formatErrors(errors.filter((e) => !inData(e.instancePath)));
+  if (!verdict.valid && dataErrors.length === 0 && envelopeErrors.length === 0) envelopeErrors = formatErrors(verdict.errors);
+  return { ok: verdict.valid, against, dataErrors, envelopeErrors };
+}
+
+/** The envelope and a success answer's `data` validate against the spec; Prism's response violations too. */
+export function schemaConformance(ex: Exchange): void {
+  if (ex.request.method === 'HEAD') return;
+  const prism = ex.violations.filter((v) => v.location?.[0] === 'response');
+  const success = isSuccess(bodyCode(ex));
+  const prismData = prism.filter((v) => success && v.location?.[1] === 'body' && v.location?.[2] === 'data');
+  const prismEnvelope = prism.filter((v) => !prismData.includes(v));
+  const verdict = validateAnswer(ex);
+  const describe = (vs: typeof prism) => vs.map((v) => `Prism: ${v.message} (at ${(v.location ?? []).join('.')})`);
+  const data = [...verdict.dataErrors, ...describe(prismData)];
+  const envelope = [...verdict.envelopeErrors, ...describe(prismEnvelope)];
+  if (data.length > 0) {
+    fail('response.data-schema', 'data_schema', `${label(ex)} answered with data that does not match the spec`, `data valid against ${verdict.against}`, `${data.join('; ')} — body ${ex.response.bodyText.slice(0, 200)}`);
+  }
+  if (!verdict.ok || envelope.length > 0) {
+    fail('envelope.shape', 'envelope_schema', `${label(ex)} answered with an envelope that does not match the spec`, `a body valid against ${verdict.against}`, `${envelope.join('; ')} — body ${ex.response.bodyText.slice(0, 200)}`);
+  }
+}
+
+// ---- the fixed assertion order ------------------------------------------------------------------
+
+export interface Expectation {
+  /** The rule the outcome belongs to: success where success is expected, a rejection where one is. */
+  rule: RuleId;
+  /** The rule the exact code belongs to, when it is a separate fact (default: `rule`). */
+  codeRule?: RuleId;
 }
 
 /**
- * The fixed assertion order of a contract test: HTTP status, conformance to the spec, business code
- * (then the status/code family invariant, which holds for every answer).
+ * The fixed order of a contract test's assertions on one answer: a JSON envelope; a documented
+ * status; the outcome (success, or a rejection) under the test's rule; the exact code; the HTTP status
+ * that goes with the code; the Content-Type; the envelope and data against the spec.
  */
-export function expectAnswer(ex: Exchange, code: number): void {
-  httpStatus(ex, httpStatusForCode(code));
-  specConformance(ex);
-  if (ex.request.method === 'HEAD') return;
-  businessCode(ex, code);
-  statusMatchesCodeFamily(ex);
+export function expectCode(ex: Exchange, code: number, expectation: Expectation): void {
+  jsonEnvelope(ex);
+  documentedStatus(ex);
+  const received = bodyCode(ex);
+  if (ex.request.method !== 'HEAD') {
+    const title = `${label(ex)} answered with the wrong business code`;
+    if (isSuccess(code)) check(received === code, expectation.rule, 'business_code', title, `code ${describeCode(code)}`, receivedSummary(ex));
+    else check(!isSuccess(received), expectation.rule, 'rejected', `${label(ex)} was not rejected`, `a rejection, code ${describeCode(code)}`, receivedSummary(ex));
+    check(received === code, expectation.codeRule ?? expectation.rule, 'business_code', title, `code ${describeCode(code)}`, receivedSummary(ex));
+    statusMatchesCode(ex);
+  } else if (ex.response.status !== httpStatusForCode(code)) {
+    fail(expectation.codeRule ?? expectation.rule, 'http_status', `${label(ex)} answered with the wrong HTTP status`, `HTTP ${httpStatusForCode(code)} (code ${code})`, `HTTP ${ex.response.status}`);
+  }
+  contentType(ex);
+  schemaConformance(ex);
 }
 
-/** For answers whose code is not fixed by the test (mock targets): only the spec and the family rule. */
+/** A rejection whatever its code (e.g. a debug header must not open the door, however it is refused). */
+export function expectRejected(ex: Exchange, rule: RuleId): void {
+  jsonEnvelope(ex);
+  const received = bodyCode(ex);
+  check(!isSuccess(received), rule, 'rejected', `${label(ex)} was not rejected`, 'a rejection (any error code)', receivedSummary(ex));
+}
+
+/** For answers whose code the test does not fix (the Prism mock): everything but the code. */
 export function expectConformant(ex: Exchange): void {
-  specConformance(ex);
-  statusMatchesCodeFamily(ex);
+  jsonEnvelope(ex);
+  documentedStatus(ex);
+  statusMatchesCode(ex);
+  contentType(ex);
+  schemaConformance(ex);
 }
 
-export function data(ex: Exchange): Record<string, unknown> {
+export function data(ex: Exchange, rule: RuleId): Record<string, unknown> {
   const body = ex.response.json as { data?: unknown } | undefined;
   const value = body?.data;
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    fail('data_present', `${label(ex)} answered without a data object`, 'data: { … }', receivedSummary(ex));
+    fail(rule, 'data_present', `${label(ex)} answered without a data object`, 'data: { … }', receivedSummary(ex));
   }
   return value as Record<string, unknown>;
 }
 
 /** Compares chosen `data` fields exactly (the test states which fields matter). */
-export function dataFields(ex: Exchange, expected: Record<string, unknown>): void {
-  const actual = data(ex);
+export function dataFields(ex: Exchange, rule: RuleId, expected: Record<string, unknown>): void {
+  const actual = data(ex, rule);
   const wrong = Object.entries(expected).filter(([k, v]) => JSON.stringify(actual[k]) !== JSON.stringify(v));
   if (wrong.length > 0) {
     fail(
+      rule,
       'data_fields',
       `${label(ex)} answered with the wrong data`,
       wrong.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', '),
       wrong.map(([k]) => `${k}=${JSON.stringify(actual[k])}`).join(', '),
     );
   }
-}
-
-export function check(condition: boolean, checkName: string, title: string, expected: string, received: string): void {
-  if (!condition) fail(checkName, title, expected, received);
 }

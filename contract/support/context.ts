@@ -1,10 +1,16 @@
-// What every contract test file imports: the resolved target, `rule()` (a test that declares the
-// capabilities it needs), `send()` (call + record for the report) and the sandbox clock.
+// What every contract test file imports: the resolved target, `test()` (a test of one rule, on one
+// operation, declaring what the harness must be able to do), `send()` / `sendAll()` (act and record
+// for the report), `ok()` (the typed client, for happy paths), `use()` (a fixture role) and the
+// sandbox clock.
 import { inject, it, type TestContext } from 'vitest';
-import { sendRaw } from '../../lib/client/raw.ts';
-import { call, callBurst, type CallSpec, type Exchange } from './exchange.ts';
-import { asFixtures, type Fixtures } from './operations.ts';
-import type { Capabilities, ResolvedTarget } from './target.ts';
+import { createUpgradeLinkClient, type PostPath, type RequestBodyOf, type UpgradeLinkClient } from '../../lib/client/index.ts';
+import { sendRaw, type RawResponse } from '../../lib/client/raw.ts';
+import { OPERATIONS, type Operation } from '../../lib/spec/index.ts';
+import { isMissing, type Role } from '../fixtures.ts';
+import { ruleById, type RuleId } from '../rules.ts';
+import { OK_BODIES } from './bodies.ts';
+import { call, callBurst, displayBody, operationOf, prismViolations, transportFailure, type CallSpec, type Exchange } from './exchange.ts';
+import { CAPABILITY_REASONS, type Capabilities, type ResolvedTarget } from './target.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,41 +23,37 @@ export interface RecordedExchange {
   request: Exchange['request'];
   status: number;
   responseBody: string;
+  /** `npx upgradelink-contract call …`: the same request freshly signed. */
   reproduce: string;
+  /** The exact bytes as sent (stale timestamp and nonce). */
   curl: string;
 }
 
 declare module '@vitest/runner' {
   interface TaskMeta {
+    rule?: string;
+    operation?: string | null;
     exchanges?: RecordedExchange[];
     requestCount?: number;
   }
 }
 
 export const target: ResolvedTarget = inject('contract');
-export const fx: Fixtures = asFixtures(target.fixtures);
+export const fx = target.fixtures;
 
-/** Why each capability matters, shown when a test is skipped for lacking it. */
-const CAPABILITY_REASONS: Record<keyof Capabilities, string> = {
-  verifiesSignatures: 'it does not verify request signatures',
-  rejectsReplays: 'it does not enforce the timestamp window and single-use nonces',
-  hasFixtures: 'it does not hold the fixture apps, versions and strategies this test names',
-  enforcesFlowLimits: 'it does not enforce strategy flow limits (or has no flow-limited fixture strategy)',
-  clockControl: 'its clock cannot be read, frozen or set from the test',
-  validatesRequests: 'it does not answer malformed requests with the contract\'s 4000xx codes',
-  routesUnknownPaths: 'it does not answer unknown paths with 404003/404004 envelopes',
-  faultFixtures: 'it has no fixture records that produce 500001/500002',
-  servesExamples: 'it does not serve documented responses on request (Prefer: code=…)',
-  hasDisabledAccessKey: 'it has no disabled access key to test with',
-};
+export type Need = keyof Capabilities;
 
-export function missingCapabilities(needs: ReadonlyArray<keyof Capabilities>): string | undefined {
-  const missing = needs.filter((c) => !target.capabilities[c]);
-  if (missing.length === 0) return undefined;
-  return `target "${target.name}" lacks ${missing.join(', ')} (${missing.map((c) => CAPABILITY_REASONS[c]).join('; ')})`;
+export interface TestOptions {
+  /** The operation the test exercises: its baseline comes first, and findings list it. */
+  op?: Operation | null;
+  /** What the harness must be able to do (never what the target does: every rule runs everywhere). */
+  needs?: readonly Need[];
+  /** Also runs against the Prism mock (schema tests only). */
+  onMock?: boolean;
+  timeout?: number;
 }
 
-// The test whose requests are being recorded. Set by rule(): tests within a file run one at a time,
+// The test whose requests are being recorded. Set by test(): tests within a file run one at a time,
 // and a setup-file hook would not do (with isolate: false the module is evaluated once per worker).
 let currentTask: TestContext['task'] | undefined;
 
@@ -64,7 +66,7 @@ const SIGNING_HEADERS = new Set(['x-timestamp', 'x-nonce', 'x-accesskey', 'x-sig
 /**
  * A command that sends the same request again with the project's CLI, freshly signed (new timestamp
  * and nonce; secret from UPGRADELINK_SECRET_KEY). The CLI signs honestly, so for a deliberately
- * mis-signed request the exact bytes are in the curl command of the report instead.
+ * mis-signed request the exact bytes are in the curl command instead.
  */
 export function reproduceCommand(ex: Exchange): string {
   const r = ex.request;
@@ -101,7 +103,7 @@ function record(ex: Exchange): void {
   if (list.length > 3) list.splice(0, list.length - 3);
 }
 
-/** Acts through the signed client and records the exchange for the report. */
+/** Acts on the target with a raw (possibly mis-signed) request and records the exchange for the report. */
 export async function send(spec: CallSpec): Promise<Exchange> {
   const ex = await call(target, spec);
   record(ex);
@@ -116,24 +118,99 @@ export async function sendAll(specs: CallSpec[]): Promise<Exchange[]> {
   return all;
 }
 
-export interface RuleOptions {
-  needs?: ReadonlyArray<keyof Capabilities>;
-  timeout?: number;
+let client: UpgradeLinkClient | undefined;
+
+/** The typed client (lib/client) on the target: what the happy paths go through, as an integrator's code would. */
+export async function sendTyped<P extends PostPath>(path: P, body: RequestBodyOf<P>): Promise<Exchange> {
+  client ??= createUpgradeLinkClient({ baseUrl: target.baseUrl, accessKey: target.accessKey, secretKey: target.secretKey });
+  const started = performance.now();
+  let result;
+  try {
+    result = await client.post(path, body, { signal: AbortSignal.timeout(target.requestTimeoutMs) });
+  } catch (error) {
+    transportFailure('POST', `${target.baseUrl}${path}`, error, target.requestTimeoutMs);
+  }
+  const x = result.exchange;
+  const bodyText = x.response?.bodyText ?? '';
+  let json: unknown;
+  try {
+    json = bodyText === '' ? undefined : JSON.parse(bodyText);
+  } catch {
+    json = undefined;
+  }
+  const response: RawResponse = {
+    status: result.status,
+    headers: result.headers,
+    rawHeaders: Object.entries(result.headers),
+    bodyText,
+    bodyBytes: new Uint8Array(Buffer.from(bodyText, 'utf8')),
+    json,
+    durationMs: performance.now() - started,
+  };
+  const route = target.prism === 'proxy' ? 'prism-proxy' : target.prism === 'mock' ? 'prism-mock' : 'direct';
+  const ex: Exchange = {
+    operation: operationOf('POST', path),
+    request: {
+      method: 'POST',
+      target: path,
+      url: `${target.directUrl}${path}`,
+      headers: x.request.headers,
+      body: displayBody(x.request.bodyText, target.secretKey),
+      bodyBytes: Buffer.byteLength(x.request.bodyText),
+      route,
+    },
+    response,
+    violations: prismViolations(result.headers, route),
+  };
+  record(ex);
+  return ex;
+}
+
+/** Why the harness cannot run a test with these needs here, or undefined. */
+export function unmetNeeds(needs: readonly Need[]): string | undefined {
+  const missing = needs.filter((n) => !target.capabilities[n]);
+  if (missing.length === 0) return undefined;
+  return `target "${target.name}": ${missing.map((n) => CAPABILITY_REASONS[n]).join('; ')}`;
+}
+
+/** A fixture role's value; a missing role (not in the fixtures file, or not on the target) skips the test, naming it. */
+export function use<T>(ctx: TestContext, role: Role<T>): T {
+  if (isMissing(role)) ctx.skip(role.missing);
+  return role as T;
+}
+
+/** A body the operation answers with success (skips, naming the role, when its fixture is missing). */
+export function okBody<P extends PostPath>(ctx: TestContext, path: P): RequestBodyOf<P> {
+  return use(ctx, OK_BODIES[path](fx) as Role<RequestBodyOf<P>>);
+}
+
+/** The operation at a path (from the generated module). */
+export function operation(path: PostPath): Operation {
+  const found = OPERATIONS.find((o) => o.path === path);
+  if (!found) throw new Error(`no operation ${path} in generated/operations.ts`);
+  return found;
 }
 
 /**
- * A contract test that declares up front which capabilities it needs. On a target that lacks one it
- * is skipped with the reason, which the report shows.
+ * A contract test: it checks one rule (its failures become findings of the rule of the first failing
+ * check), on one operation (whose baseline comes first), and declares what the harness must be able
+ * to do. The rule id is part of the name, so a run can be narrowed to rules (`--rule`).
  */
-export function rule(name: string, options: RuleOptions, fn: (ctx: TestContext) => Promise<void>): void {
-  const needs = options.needs ?? [];
+export function test(rule: RuleId, title: string, options: TestOptions, fn: (ctx: TestContext) => Promise<void>): void {
+  ruleById(rule); // fails at collection for an unknown id
   it(
-    name,
+    `${title} [${rule}]`,
     async (ctx) => {
       currentTask = ctx.task;
-      const missing = missingCapabilities(needs);
-      if (missing) {
-        ctx.skip(missing);
+      ctx.task.meta.rule = rule;
+      ctx.task.meta.operation = options.op?.path ?? null;
+      if (target.kind === 'mock' && !options.onMock) {
+        ctx.skip('target "mock" is a Prism mock serving the spec\'s examples: only the schema tests run against it');
+        return;
+      }
+      const unmet = unmetNeeds(options.needs ?? []);
+      if (unmet) {
+        ctx.skip(unmet);
         return;
       }
       await fn(ctx);
@@ -142,25 +219,14 @@ export function rule(name: string, options: RuleOptions, fn: (ctx: TestContext) 
   );
 }
 
-/** A fixture key from the target description; a missing one skips the test with the reason. */
-export function fixture<T = unknown>(ctx: TestContext, path: string): T {
-  let node: unknown = target.fixtures;
-  for (const part of path.split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
-  if (node === undefined || node === null) {
-    ctx.skip(`target "${target.name}" names no fixtures.${path} in its description`);
-  }
-  return node as T;
-}
-
 // ---- sandbox clock (control API, loopback only) ---------------------------------------------------
 
 export interface ClockState {
   nowMs: number;
   frozen: boolean;
-  raw: unknown;
 }
 
-async function control(method: string, path: string, body?: unknown): Promise<unknown> {
+async function control(method: string, path: string, body?: unknown): Promise<ClockState> {
   if (!target.controlUrl) throw new Error(`target "${target.name}" has no control API`);
   const response = await sendRaw({
     baseUrl: target.controlUrl,
@@ -168,29 +234,23 @@ async function control(method: string, path: string, body?: unknown): Promise<un
     target: path,
     headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    timeoutMs: 5_000,
   });
   if (response.status >= 300) throw new Error(`control ${method} ${path} → HTTP ${response.status}: ${response.bodyText}`);
-  return response.json;
-}
-
-function clockState(raw: unknown): ClockState {
-  const r = (raw ?? {}) as Record<string, unknown>;
-  const iso = r.now ?? r.time ?? r.iso;
-  const nowMs = typeof r.nowMs === 'number' ? r.nowMs : typeof r.epochMs === 'number' ? r.epochMs : typeof iso === 'string' ? Date.parse(iso) : NaN;
-  if (!Number.isFinite(nowMs)) throw new Error(`control GET /clock: cannot read the time from ${JSON.stringify(raw)}`);
-  return { nowMs, frozen: Boolean(r.frozen), raw };
+  const r = (response.json ?? {}) as { now?: string; frozen?: boolean };
+  const nowMs = typeof r.now === 'string' ? Date.parse(r.now) : Number.NaN;
+  if (!Number.isFinite(nowMs)) throw new Error(`control ${method} ${path}: cannot read the time from ${response.bodyText}`);
+  return { nowMs, frozen: Boolean(r.frozen) };
 }
 
 export const clock = {
-  get: async () => clockState(await control('GET', '/clock')),
-  freeze: async () => clockState(await control('POST', '/clock', { freeze: true })),
-  unfreeze: async () => clockState(await control('POST', '/clock', { unfreeze: true })),
-  set: async (iso: string) => clockState(await control('POST', '/clock', { set: iso })),
-  offset: async (offsetMs: number) => clockState(await control('POST', '/clock', { offsetMs })),
+  get: () => control('GET', '/clock'),
+  freeze: () => control('POST', '/clock', { freeze: true }),
+  set: (iso: string) => control('POST', '/clock', { set: iso }),
   /** Back to real time, running (unfreeze first: an offset set while frozen would freeze again). */
   restore: async () => {
     await control('POST', '/clock', { unfreeze: true });
-    return clockState(await control('POST', '/clock', { offsetMs: 0 }));
+    return control('POST', '/clock', { offsetMs: 0 });
   },
 };
 
@@ -202,3 +262,9 @@ export async function awayFromHourBoundary(marginMs = 3000): Promise<void> {
   const untilBoundary = 3_600_000 - (Date.now() % 3_600_000);
   if (untilBoundary < marginMs) await new Promise((resolve) => setTimeout(resolve, untilBoundary + 250));
 }
+
+/** Device keys and nonces unique to this run, so a long-lived target (staging) sees new ones each time. */
+export const RUN_ID = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+let counter = 0;
+export const uniqueNonce = (label: string): string => `${label}-${RUN_ID}-${counter++}`.padEnd(16, '0');
+export const device = (label: string): string => `contract-${RUN_ID}-${label}`;

@@ -2,9 +2,10 @@
 // the report. Requests go through the Prism validation proxy when it runs and when Prism would
 // forward them byte for byte; everything else goes straight to the target (see README, "Prism").
 import { sendRaw, signedHeaders, type RawResponse } from '../../lib/client/raw.ts';
+import { isDocumented, loadBundle } from '../../lib/spec/index.ts';
 import { maskSecret } from '../../lib/signing/index.ts';
 import { sendBurst } from './burst.ts';
-import { isDocumented } from './spec.ts';
+import { fail } from './checks.ts';
 import type { ResolvedTarget } from './target.ts';
 
 export interface PrismViolation {
@@ -83,7 +84,7 @@ export function bodyBytes(body: unknown): Uint8Array | string {
 export function operationOf(method: string, target: string): string | undefined {
   const path = target.split('?')[0]!;
   const candidates = [path, path.endsWith('/') ? path.slice(0, -1) : undefined];
-  for (const c of candidates) if (c && isDocumented('POST', c)) return c;
+  for (const c of candidates) if (c && isDocumented(loadBundle(), 'POST', c)) return c;
   void method;
   return undefined;
 }
@@ -99,7 +100,7 @@ export function proxyUnsafeReason(spec: CallSpec, method: string, body: Uint8Arr
   if (method !== 'POST') return 'method other than POST';
   const path = spec.target;
   if (path.includes('?') || path.includes('#')) return 'query string (Prism re-encodes it)';
-  if (!isDocumented('POST', path)) return 'path not in the spec';
+  if (!isDocumented(loadBundle(), 'POST', path)) return 'path not in the spec';
   if (spec.contentType !== undefined && spec.contentType !== 'application/json') return 'non-default Content-Type';
   if (spec.chunkSize) return 'chunked body';
   if (spec.headerCase && spec.headerCase !== 'canonical') return 'header-name case under test (Prism lowercases names)';
@@ -182,16 +183,19 @@ function prepare(target: ResolvedTarget, spec: CallSpec, forceDirect?: string): 
   return { spec, method, body, headers, route, routeNote: unsafe, baseUrl: route === 'direct' ? target.directUrl : target.baseUrl };
 }
 
-function finish(target: ResolvedTarget, p: Prepared, response: RawResponse): Exchange {
-  let violations: PrismViolation[] = [];
-  const raw = response.headers['sl-violations'];
-  if (raw && p.route !== 'direct') {
-    try {
-      violations = JSON.parse(raw) as PrismViolation[];
-    } catch {
-      violations = [{ location: ['response'], severity: 'Error', message: `unparsable sl-violations header: ${raw}` }];
-    }
+/** Prism's `sl-violations` header, when the answer came through Prism. */
+export function prismViolations(headers: Record<string, string>, route: RecordedRequest['route']): PrismViolation[] {
+  const raw = headers['sl-violations'];
+  if (!raw || route === 'direct') return [];
+  try {
+    return JSON.parse(raw) as PrismViolation[];
+  } catch {
+    return [{ location: ['response'], severity: 'Error', message: `unparsable sl-violations header: ${raw}` }];
   }
+}
+
+function finish(target: ResolvedTarget, p: Prepared, response: RawResponse): Exchange {
+  const violations = prismViolations(response.headers, p.route);
   const secret = target.secretKey;
   return {
     operation: operationOf(p.method, p.spec.target),
@@ -210,18 +214,29 @@ function finish(target: ResolvedTarget, p: Prepared, response: RawResponse): Exc
   };
 }
 
+/** A request that got no answer (timeout, refused, reset) fails the transport rule, naming the URL. */
+export function transportFailure(method: string, url: string, error: unknown, timeoutMs: number): never {
+  const reason = (error as Error).message ?? String(error);
+  fail('transport.answered', 'answered', `${method} ${url} got no answer`, `an HTTP answer within ${timeoutMs / 1000} s`, reason);
+}
+
 /** Builds, signs and sends one request. */
 export async function call(target: ResolvedTarget, spec: CallSpec): Promise<Exchange> {
   const p = prepare(target, spec);
-  const response = await sendRaw({
-    baseUrl: p.baseUrl,
-    method: p.method,
-    target: spec.target,
-    headers: p.headers,
-    body: p.body,
-    ...(spec.chunkSize ? { chunkSize: spec.chunkSize } : {}),
-    timeoutMs: 15_000,
-  });
+  let response: RawResponse;
+  try {
+    response = await sendRaw({
+      baseUrl: p.baseUrl,
+      method: p.method,
+      target: spec.target,
+      headers: p.headers,
+      body: p.body,
+      ...(spec.chunkSize ? { chunkSize: spec.chunkSize } : {}),
+      timeoutMs: target.requestTimeoutMs,
+    });
+  } catch (error) {
+    transportFailure(p.method, `${p.baseUrl}${spec.target}`, error, target.requestTimeoutMs);
+  }
   return finish(target, p, response);
 }
 
@@ -231,14 +246,20 @@ export async function call(target: ResolvedTarget, spec: CallSpec): Promise<Exch
  */
 export async function callBurst(target: ResolvedTarget, specs: CallSpec[]): Promise<Exchange[]> {
   const prepared = specs.map((s) => prepare(target, s, 'concurrency burst (last-byte synchronised)'));
-  const responses = await sendBurst(
-    prepared.map((p) => ({
-      baseUrl: p.baseUrl,
-      method: p.method,
-      target: p.spec.target,
-      headers: p.headers,
-      body: typeof p.body === 'string' ? p.body : Buffer.from(p.body).toString('utf8'),
-    })),
-  );
+  let responses: RawResponse[];
+  try {
+    responses = await sendBurst(
+      prepared.map((p) => ({
+        baseUrl: p.baseUrl,
+        method: p.method,
+        target: p.spec.target,
+        headers: p.headers,
+        body: typeof p.body === 'string' ? p.body : Buffer.from(p.body).toString('utf8'),
+      })),
+      target.requestTimeoutMs,
+    );
+  } catch (error) {
+    transportFailure(prepared[0]?.method ?? 'POST', `${prepared[0]?.baseUrl ?? target.directUrl}${prepared[0]?.spec.target ?? ''} (burst of ${specs.length})`, error, target.requestTimeoutMs);
+  }
   return prepared.map((p, i) => finish(target, p, responses[i]!));
 }

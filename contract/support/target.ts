@@ -1,131 +1,130 @@
-// Target descriptions: which deployment the suite talks to, which fixture keys exist there and which
-// rules it can be expected to enforce. Read by global setup (main process); the tests get the
-// resolved result through vitest's `inject('contract')`.
+// What a run is pointed at, and what the harness may do to it. Capabilities describe the harness,
+// never the target's conformance: every rule runs against every real target, and a target that breaks
+// one gets a finding. The runner (contract/run.ts) resolves these in the main process and hands the
+// tests a ResolvedTarget through vitest's `provide`.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Fixtures } from '../fixtures.ts';
 
 export const CONTRACT_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const PROJECT_ROOT = path.dirname(CONTRACT_DIR);
+export const DEFAULT_FIXTURES = path.join(PROJECT_ROOT, 'fixtures', 'sandbox.json');
 
 export type TargetKind = 'sandbox' | 'mock' | 'remote';
 
-/**
- * What a target can be expected to enforce. A test that needs a capability the target lacks is
- * skipped with the reason shown, never silently.
- */
+/** What the harness can or may do to the target (not what the target does). */
 export interface Capabilities {
-  /** Checks X-Signature (401002) and the signing headers. */
-  verifiesSignatures: boolean;
-  /** Enforces the ±5 min timestamp window and single-use nonces (401001). */
-  rejectsReplays: boolean;
-  /** Holds the fixture apps, versions, devices and strategies named in `fixtures`. */
-  hasFixtures: boolean;
-  /** Enforces strategy flow limits (429001) with the fixture's flow-limited strategy. */
-  enforcesFlowLimits: boolean;
-  /** Has a loopback control API to read, set and freeze the clock (the sandbox). */
+  /** The sandbox's loopback control API can move the target's clock (exact window edges, second and minute flow windows). */
   clockControl: boolean;
-  /** Answers malformed requests with the contract's 4000xx codes (not a mock's canned example). */
-  validatesRequests: boolean;
-  /** Answers unknown paths with the 404003 / 404004 envelopes. */
-  routesUnknownPaths: boolean;
-  /** Has fixture records that deterministically produce 500001 and 500002. */
+  /** The target holds the sandbox-only records that produce 500001 and 500002 (never seeded into staging). */
   faultFixtures: boolean;
-  /** Serves every documented response on request (`Prefer: code=…`), like the Prism mock. */
-  servesExamples: boolean;
-  /** Has an access key that exists but is disabled (`fixtures.disabledAccessKey`). */
-  hasDisabledAccessKey: boolean;
+  /** Bursts of up to 50 concurrent requests may be sent (nonce, gray and flow-limit atomicity). */
+  bursts: boolean;
+  /** Flow-limited strategies may be exhausted; their quota stays used until the window ends (up to a UTC day). */
+  flowQuota: boolean;
 }
 
-export const CAPABILITY_NAMES: ReadonlyArray<keyof Capabilities> = [
-  'verifiesSignatures',
-  'rejectsReplays',
-  'hasFixtures',
-  'enforcesFlowLimits',
-  'clockControl',
-  'validatesRequests',
-  'routesUnknownPaths',
-  'faultFixtures',
-  'servesExamples',
-  'hasDisabledAccessKey',
-];
+export const CAPABILITY_REASONS: Record<keyof Capabilities, string> = {
+  clockControl: 'the target\'s clock cannot be moved from the test (only the local sandbox has a control API)',
+  faultFixtures: 'the target has no sandbox-only fault records (500001/500002 triggers are never seeded into staging)',
+  bursts: 'concurrency bursts are not allowed against this target',
+  flowQuota: 'using up flow-limit quota is not allowed against this target (it stays used until the window ends); allow it with --allow flow-quota',
+};
 
-/** Fixture keys the tests use. Every value must exist on the target (see contract/README.md). */
-export type FixtureKeys = Record<string, unknown>;
+export const DEFAULT_CAPABILITIES: Record<TargetKind, Capabilities> = {
+  sandbox: { clockControl: true, faultFixtures: true, bursts: true, flowQuota: true },
+  mock: { clockControl: false, faultFixtures: false, bursts: false, flowQuota: false },
+  remote: { clockControl: false, faultFixtures: false, bursts: true, flowQuota: false },
+};
 
-export interface TargetDescription {
+/** Header names and values tried by the debug-header probes (auth.debug-headers-ignored). */
+export const DEFAULT_DEBUG_HEADERS: ReadonlyArray<string> = ['test', 'debug', 'x-debug', 'x-test', 'x-bypass', 'x-internal', 'x-skip-auth'];
+
+/** An optional target file (`--target-file`): what differs on a team's staging. */
+export interface TargetFile {
+  name?: string;
+  baseUrl?: string;
+  accessKey?: string;
+  /** A fixtures file, relative to the target file. */
+  fixtures?: string;
+  /** Role key overrides: `{"upgrading.apk": "staging-apk-key"}` (see contract/fixtures.ts). */
+  roles?: Record<string, string>;
+  capabilities?: Partial<Capabilities>;
+  /** More debug-style header names to probe, with the values to try (besides `1`, `true` and the name itself). */
+  debugHeaders?: Record<string, string[]>;
+  /** Extra seconds of slack for replay-window tests (no clock control); default 5. */
+  clockToleranceSeconds?: number;
+}
+
+export class TargetFileError extends Error {
+  override name = 'TargetFileError';
+}
+
+/** Reads and checks a target file; errors name the file and the field. */
+export function readTargetFile(file: string): TargetFile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new TargetFileError(`cannot read the target file ${file} (--target-file): ${(error as Error).message}`);
+  }
+  const problems: string[] = [];
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TargetFileError(`the target file ${file} must hold a JSON object`);
+  const t = parsed as Record<string, unknown>;
+  const known = ['$schema', 'description', 'name', 'baseUrl', 'accessKey', 'fixtures', 'roles', 'capabilities', 'debugHeaders', 'clockToleranceSeconds'];
+  for (const key of Object.keys(t)) if (!known.includes(key)) problems.push(`unknown field "${key}" (known: ${known.slice(2).join(', ')})`);
+  for (const key of ['name', 'baseUrl', 'accessKey', 'fixtures'] as const) {
+    if (t[key] !== undefined && (typeof t[key] !== 'string' || t[key] === '')) problems.push(`"${key}" must be a non-empty string`);
+  }
+  if (t.roles !== undefined && (typeof t.roles !== 'object' || t.roles === null || Object.values(t.roles).some((v) => typeof v !== 'string'))) {
+    problems.push('"roles" must map role names to keys (strings)');
+  }
+  if (t.capabilities !== undefined) {
+    const caps = t.capabilities as Record<string, unknown>;
+    for (const [k, v] of Object.entries(caps ?? {})) {
+      if (!(k in CAPABILITY_REASONS)) problems.push(`capabilities.${k} is not a capability (${Object.keys(CAPABILITY_REASONS).join(', ')})`);
+      else if (typeof v !== 'boolean') problems.push(`capabilities.${k} must be true or false`);
+    }
+  }
+  if (t.debugHeaders !== undefined) {
+    const dh = t.debugHeaders as Record<string, unknown>;
+    for (const [k, v] of Object.entries(dh ?? {})) if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) problems.push(`debugHeaders.${k} must be a list of strings`);
+  }
+  if (t.clockToleranceSeconds !== undefined && !(typeof t.clockToleranceSeconds === 'number' && t.clockToleranceSeconds >= 0)) {
+    problems.push('"clockToleranceSeconds" must be a number ≥ 0');
+  }
+  if (problems.length) throw new TargetFileError(`the target file ${file} is invalid:\n  - ${problems.join('\n  - ')}`);
+  const out = t as TargetFile;
+  if (out.fixtures) out.fixtures = path.resolve(path.dirname(file), out.fixtures);
+  return out;
+}
+
+/** What the tests receive through `inject('contract')`. The secret is in it; it never leaves the process. */
+export interface ResolvedTarget {
   name: string;
   kind: TargetKind;
-  description?: string;
-  /** Remote only; `UPGRADELINK_BASE_URL` overrides it. The sandbox and mock URLs come from global setup. */
-  baseUrl?: string;
-  accessKey: string;
-  /**
-   * Only for the local sandbox: its published test secret. Every other target takes the secret from
-   * `UPGRADELINK_SECRET_KEY` and nowhere else.
-   */
-  testSecretKey?: string;
-  /** Extra seconds of slack for replay-window tests on a target without clock control. */
-  clockToleranceSeconds?: number;
-  capabilities: Capabilities;
-  fixtures: FixtureKeys;
-}
-
-/** What the tests receive through `inject('contract')`. */
-export interface ResolvedTarget extends Omit<TargetDescription, 'testSecretKey'> {
   /** Where tests send requests: the Prism proxy when it runs, else the target itself. */
   baseUrl: string;
   /** The target itself, bypassing Prism (for requests Prism would alter, see README). */
   directUrl: string;
-  /** Sandbox control API, when the target has clock control. */
+  /** Sandbox control API, when the harness has clock control. */
   controlUrl?: string;
   /** 'proxy' when a Prism validation proxy sits in front, 'mock' when Prism is the target. */
   prism: 'proxy' | 'mock' | 'none';
+  accessKey: string;
   secretKey: string;
-  /** Sandbox faults switched on for this run (mutation self-test), if any. */
+  capabilities: Capabilities;
+  fixtures: Fixtures;
+  /** Where the fixtures came from, for skip reasons. */
+  fixturesLabel: string;
+  /** Roles whose app the preflight found missing on the target: role → reason. */
+  missingOnTarget: Record<string, string>;
+  /** Debug-style header names and the values to try with each. */
+  debugHeaders: Array<{ name: string; values: string[] }>;
+  clockToleranceSeconds: number;
+  /** Every request's timeout. */
+  requestTimeoutMs: number;
+  /** Sandbox faults switched on for this run (the self-tests), if any. */
   faults: string[];
-}
-
-export function targetFile(kind: string): string {
-  return process.env.CONTRACT_TARGET_FILE
-    ? path.resolve(process.env.CONTRACT_TARGET_FILE)
-    : path.join(CONTRACT_DIR, 'targets', `${kind}.json`);
-}
-
-export function targetKindFromEnv(): TargetKind {
-  const kind = (process.env.CONTRACT_TARGET ?? 'sandbox').trim();
-  if (kind !== 'sandbox' && kind !== 'mock' && kind !== 'remote') {
-    throw new Error(`CONTRACT_TARGET must be sandbox, mock or remote, got "${kind}"`);
-  }
-  return kind;
-}
-
-export function loadTargetDescription(kind: TargetKind): TargetDescription {
-  const file = targetFile(kind);
-  let parsed: TargetDescription;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8')) as TargetDescription;
-  } catch (error) {
-    throw new Error(`cannot read target description ${file}: ${(error as Error).message}`);
-  }
-  const problems: string[] = [];
-  if (parsed.kind !== kind) problems.push(`"kind" is ${JSON.stringify(parsed.kind)}, expected "${kind}"`);
-  if (typeof parsed.accessKey !== 'string' || parsed.accessKey === '') problems.push('"accessKey" must be a non-empty string');
-  for (const name of CAPABILITY_NAMES) {
-    if (typeof parsed.capabilities?.[name] !== 'boolean') problems.push(`capabilities.${name} must be true or false`);
-  }
-  if (typeof parsed.fixtures !== 'object' || parsed.fixtures === null) problems.push('"fixtures" must be an object');
-  if (problems.length > 0) throw new Error(`target description ${file} is invalid:\n  - ${problems.join('\n  - ')}`);
-  // The access key of a remote target may come from the environment, like its URL and secret.
-  if (kind === 'remote' && process.env.UPGRADELINK_ACCESS_KEY) parsed.accessKey = process.env.UPGRADELINK_ACCESS_KEY;
-  return parsed;
-}
-
-/** The secret: UPGRADELINK_SECRET_KEY, or for the local sandbox its published test secret. */
-export function resolveSecret(description: TargetDescription): string {
-  const fromEnv = process.env.UPGRADELINK_SECRET_KEY;
-  if (fromEnv) return fromEnv;
-  if (description.kind !== 'remote' && description.testSecretKey) return description.testSecretKey;
-  if (description.kind === 'mock') return 'mock-target-does-not-verify-signatures';
-  throw new Error(`target "${description.name}": set UPGRADELINK_SECRET_KEY (the secret paired with ${description.accessKey})`);
 }
