@@ -4,17 +4,23 @@
 // reports/docs-screenshot.png.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { ROOT, loadBundle, operations } from './support/openapi.ts';
+import { loadBundle, operationNodes } from '../lib/spec/index.ts';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 const DOCS = join(ROOT, 'generated', 'docs', 'index.html');
 const SCREENSHOT = join(ROOT, 'reports', 'docs-screenshot.png');
 
 const bundle = loadBundle();
-const ops = operations(bundle);
+const ops = operationNodes(bundle).map(({ operationId, path, operation }) => ({
+  operationId,
+  path,
+  tags: Array.isArray(operation.tags) ? operation.tags.map(String) : [],
+  summary: String(operation.summary ?? ''),
+}));
 const tags = [...new Set(ops.flatMap((op) => op.tags))];
 
 let browser: Browser | undefined;

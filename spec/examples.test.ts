@@ -1,23 +1,26 @@
 // Every example in the bundle (request bodies, responses, header parameters) validates against
-// its schema with Ajv draft 2020-12 + ajv-formats, independently of Redocly; and deliberately
-// broken copies fail, so the check can fail.
+// its schema with Ajv draft 2020-12 + ajv-formats, independently of Redocly; every request example
+// names the response example it gets (`x-response`); and deliberately broken copies fail, so the
+// checks can fail.
 import { describe, expect, it } from 'vitest';
 import {
   type Json,
   type JsonObject,
+  OPERATIONS,
   at,
-  createSpecValidator,
   deref,
-  escapePointer,
   formatErrors,
-  operations,
+  operationNodes,
   pointerOf,
   requestSchemaPointer,
   responseSchemaPointer,
-} from './support/openapi.ts';
+  specValidators,
+} from '../lib/spec/index.ts';
+import { namedExamples, requestExamples, responseExamples } from './support/examples.ts';
 
-const spec = createSpecValidator();
+const spec = specValidators();
 const { bundle } = spec;
+const ops = operationNodes(bundle);
 
 interface ExampleCase {
   name: string;
@@ -26,30 +29,24 @@ interface ExampleCase {
 }
 
 const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const errorText = (errors: Parameters<typeof formatErrors>[0]) => formatErrors(errors).join('; ');
 
-function namedExamples(mediaPointer: string): { key: string; value: Json | undefined }[] {
-  const media = at(bundle, mediaPointer);
-  if (!isObject(media) || !isObject(media.examples)) return [];
-  return Object.entries(media.examples).map(([key, raw]) => {
-    const { node } = deref(bundle, raw, `${mediaPointer}/examples/${escapePointer(key)}`);
-    return { key, value: isObject(node) ? node.value : undefined };
-  });
+/** A response's schema pointer; every response of this spec has a JSON body. */
+function responseSchema(path: string, status: number | string): string {
+  const pointer = responseSchemaPointer(bundle, path, status);
+  if (pointer === null) throw new Error(`POST ${path} ${status} has no JSON schema`);
+  return pointer;
 }
 
 function collectExamples(): ExampleCase[] {
   const cases: ExampleCase[] = [];
-  for (const op of operations(bundle)) {
+  for (const op of ops) {
     const reqSchema = requestSchemaPointer(op.path, op.method);
-    const reqMedia = reqSchema.replace(/\/schema$/, '');
-    for (const { key, value } of namedExamples(reqMedia)) {
+    for (const { key, value } of namedExamples(bundle, reqSchema.replace(/\/schema$/, ''))) {
       cases.push({ name: `${op.operationId} > request > ${key}`, schemaPointer: reqSchema, value });
     }
-    const responses = op.operation.responses;
-    for (const status of Object.keys(isObject(responses) ? responses : {})) {
-      const schemaPointer = responseSchemaPointer(bundle, op.path, status, op.method);
-      for (const { key, value } of namedExamples(schemaPointer.replace(/\/schema$/, ''))) {
-        cases.push({ name: `${op.operationId} > ${status} > ${key}`, schemaPointer, value });
-      }
+    for (const { status, key, schemaPointer, value } of responseExamples(bundle, op)) {
+      cases.push({ name: `${op.operationId} > ${status} > ${key}`, schemaPointer, value });
     }
     const params = Array.isArray(op.operation.parameters) ? op.operation.parameters : [];
     params.forEach((raw, i) => {
@@ -65,9 +62,8 @@ function collectExamples(): ExampleCase[] {
 const cases = collectExamples();
 
 describe('examples > every example validates against its schema', () => {
-  it('finds examples for every operation', () => {
-    const ops = operations(bundle);
-    expect(ops.length).toBe(17);
+  it('finds examples for every operation of the generated module', () => {
+    expect(ops.map((op) => op.operationId)).toEqual(OPERATIONS.map((op) => op.id));
     for (const op of ops) {
       expect(cases.filter((c) => c.name.startsWith(`${op.operationId} > request`)).length, op.operationId).toBeGreaterThan(0);
       expect(cases.filter((c) => c.name.startsWith(`${op.operationId} > 200`)).length, op.operationId).toBeGreaterThan(0);
@@ -77,22 +73,22 @@ describe('examples > every example validates against its schema', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     expect(c.value, 'example has a value').not.toBeUndefined();
     const { valid, errors } = spec.validate(c.schemaPointer, c.value);
-    expect(valid, formatErrors(errors)).toBe(true);
+    expect(valid, errorText(errors)).toBe(true);
   });
 });
 
 describe('examples > every business code a response allows has a named example', () => {
-  for (const op of operations(bundle)) {
+  for (const op of ops) {
     const responses = op.operation.responses;
     for (const status of Object.keys(isObject(responses) ? responses : {})) {
       it(`${op.operationId} > ${status}`, () => {
-        const schemaPointer = responseSchemaPointer(bundle, op.path, status, op.method);
+        const schemaPointer = responseSchema(op.path, status);
         const schema = deref(bundle, at(bundle, schemaPointer), schemaPointer).node;
         const code = isObject(schema) && isObject(schema.properties) ? schema.properties.code : undefined;
         const allowed = isObject(code) && Array.isArray(code.enum) ? code.enum : [];
         expect(allowed.length).toBeGreaterThan(0);
         const shown = new Set(
-          namedExamples(schemaPointer.replace(/\/schema$/, '')).map(({ value }) => (isObject(value) ? value.code : undefined)),
+          namedExamples(bundle, schemaPointer.replace(/\/schema$/, '')).map(({ value }) => (isObject(value) ? value.code : undefined)),
         );
         for (const c of allowed) expect(shown.has(c), `code ${String(c)} has an example`).toBe(true);
       });
@@ -100,10 +96,39 @@ describe('examples > every business code a response allows has a named example',
   }
 });
 
+describe('examples > every request example names the response example it gets (x-response)', () => {
+  const requests = requestExamples(bundle);
+
+  it.each(requests.map((r) => [`${r.operationId} > ${r.key}`, r] as const))('%s', (_name, r) => {
+    expect(r.problem).toBeNull();
+    const answer = r.response?.value;
+    expect(isObject(answer) ? typeof answer.code : 'not an envelope', 'the paired example is an envelope with a code').toBe('number');
+  });
+
+  it('a missing, unknown or ambiguous x-response is reported', () => {
+    const broken = structuredClone(bundle);
+    const examples = broken.components.examples as Record<string, JsonObject>;
+    delete examples.ApkUpgradeRequestFull!['x-response'];
+    examples.ApkUpgradeRequestMinimal!['x-response'] = 'code201';
+    // A second `code0` under every operation's 400: the key no longer names one response.
+    const badRequest = at(broken, pointerOf('components', 'responses', 'BadRequest', 'content', 'application/json', 'examples')) as JsonObject;
+    badRequest.code0 = { $ref: '#/components/examples/BadRequest400001' };
+    const problems = Object.fromEntries(
+      requestExamples(broken)
+        .filter((r) => r.operationId === 'apkUpgrade' || r.operationId === 'appReport')
+        .map((r) => [`${r.operationId} > ${r.key}`, r.problem]),
+    );
+    expect(problems['apkUpgrade > full']).toMatch(/has no x-response/);
+    expect(problems['apkUpgrade > minimal']).toMatch(/x-response code201 names no response example of apkUpgrade/);
+    expect(problems['appReport > appStart']).toMatch(/x-response code0 is ambiguous: a response example of HTTP 200 and 400/);
+    expect(requestExamples(bundle).every((r) => r.problem === null)).toBe(true);
+  });
+});
+
 // Each row: a valid value, then one deviation. Proves the schemas (and this harness) reject what
 // the contract rejects, and accept what it explicitly allows.
 const apkReq = requestSchemaPointer('/v1/apk/upgrade');
-const apk200 = responseSchemaPointer(bundle, '/v1/apk/upgrade', 200);
+const apk200 = responseSchema('/v1/apk/upgrade', 200);
 const apkData = {
   apkKey: 'k', packageName: 'com.a.c', versionName: 'v2', versionCode: 2, urlPath: 'http://file.com/2.apk',
   urlFileSize: 7213, urlFileMd5: '', upgradeType: 1, promptUpgradeContent: 'p',
@@ -142,14 +167,14 @@ const modifiers: [string, string, unknown, boolean][] = [
   ['response > urlFileSize as string', apk200, { code: 200, msg: '', data: { ...apkData, urlFileSize: '7213' } }, false],
   ['response > code 404001 on HTTP 200', apk200, { code: 404001, msg: '', data: null }, false],
   ['response > msg missing', apk200, { code: 200, data: apkData }, false],
-  ['response > 400 with data null', responseSchemaPointer(bundle, '/v1/apk/upgrade', 400), { code: 400003, msg: '', data: null }, true],
-  ['response > 400 without data', responseSchemaPointer(bundle, '/v1/apk/upgrade', 400), { code: 400003, msg: '', docs: 'd', traceId: '' }, true],
-  ['response > 400 with code 401001', responseSchemaPointer(bundle, '/v1/apk/upgrade', 400), { code: 401001, msg: '' }, false],
-  ['response > version code 0', responseSchemaPointer(bundle, '/v1/file/version', 200), { code: 0, msg: '', data: null }, false],
-  ['response > file version without packageName', responseSchemaPointer(bundle, '/v1/file/version', 200), { code: 200, msg: '', data: { fileKey: 'k', versionName: 'v', versionCode: 1, description: '' } }, true],
-  ['response > tauri production spelling', responseSchemaPointer(bundle, '/v1/tauri/version', 200), { code: 200, msg: '', data: { tauriKey: 'k', Target: 't', Arch: 'a', versionName: '1.0.0', versionCode: 1000000, description: '' } }, true],
-  ['response > tauri without target', responseSchemaPointer(bundle, '/v1/tauri/version', 200), { code: 200, msg: '', data: { tauriKey: 'k', versionName: '1.0.0', versionCode: 1000000, description: '' } }, false],
-  ['response > report data is free', responseSchemaPointer(bundle, '/v1/app/report', 200), { code: 0, msg: '', data: '' }, true],
+  ['response > 400 with data null', responseSchema('/v1/apk/upgrade', 400), { code: 400003, msg: '', data: null }, true],
+  ['response > 400 without data', responseSchema('/v1/apk/upgrade', 400), { code: 400003, msg: '', docs: 'd', traceId: '' }, true],
+  ['response > 400 with code 401001', responseSchema('/v1/apk/upgrade', 400), { code: 401001, msg: '' }, false],
+  ['response > version code 0', responseSchema('/v1/file/version', 200), { code: 0, msg: '', data: null }, false],
+  ['response > file version without packageName', responseSchema('/v1/file/version', 200), { code: 200, msg: '', data: { fileKey: 'k', versionName: 'v', versionCode: 1, description: '' } }, true],
+  ['response > tauri production spelling', responseSchema('/v1/tauri/version', 200), { code: 200, msg: '', data: { tauriKey: 'k', Target: 't', Arch: 'a', versionName: '1.0.0', versionCode: 1000000, description: '' } }, true],
+  ['response > tauri without target', responseSchema('/v1/tauri/version', 200), { code: 200, msg: '', data: { tauriKey: 'k', versionName: '1.0.0', versionCode: 1000000, description: '' } }, false],
+  ['response > report data is free', responseSchema('/v1/app/report', 200), { code: 0, msg: '', data: '' }, true],
   ['header > X-Signature uppercase', header('XSignature'), '3603437250C2DF51FC46426AC79D8995', false],
   ['header > X-Nonce 15 characters', header('XNonce'), 'fc812cc0b9b51e8', false],
   ['header > X-Timestamp with fraction', header('XTimestamp'), '2025-02-17T02:34:55.123456789-05:00', true],
@@ -163,7 +188,7 @@ const modifiers: [string, string, unknown, boolean][] = [
 describe('examples > schemas reject deviations (the check can fail)', () => {
   it.each(modifiers)('%s', (_name, pointer, value, expected) => {
     const { valid, errors } = spec.validate(pointer, value);
-    expect(valid, expected ? formatErrors(errors) : 'expected a validation error').toBe(expected);
+    expect(valid, expected ? errorText(errors) : 'expected a validation error').toBe(expected);
   });
 
   it('a broken copy of a bundle example fails', () => {
@@ -174,6 +199,6 @@ describe('examples > schemas reject deviations (the check can fail)', () => {
     expect(spec.validate(good!.schemaPointer, good!.value).valid).toBe(true);
     const result = spec.validate(good!.schemaPointer, broken);
     expect(result.valid).toBe(false);
-    expect(formatErrors(result.errors)).toContain('/data/versionCode');
+    expect(formatErrors(result.errors)).toContain('body.data.versionCode must be integer');
   });
 });

@@ -4,8 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from './support/openapi.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface LintReport { totals: { errors: number; warnings: number }; problems: { ruleId: string; message: string; location: { pointer?: string; source?: { ref?: string } }[] }[] }
 

@@ -2,9 +2,12 @@
 // and answers a signed-looking POST /v1/apk/upgrade with the code-200 example, which conforms to
 // the spec. Prism's log goes to reports/prism-mock.log.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServices, type Services } from '../lib/runtime/index.ts';
-import { ROOT, createSpecValidator, formatErrors, responseSchemaPointer } from './support/openapi.ts';
+import { formatErrors, responseSchemaPointer, specValidators } from '../lib/spec/index.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 let prism: Services | undefined;
 let baseUrl = '';
@@ -37,9 +40,11 @@ describe('prism mock of the bundle', () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { code: number };
     expect(body.code).toBe(200);
-    const spec = createSpecValidator();
-    const { valid, errors } = spec.validate(responseSchemaPointer(spec.bundle, '/v1/apk/upgrade', 200), body);
-    expect(valid, formatErrors(errors)).toBe(true);
+    const spec = specValidators();
+    const schema = responseSchemaPointer(spec.bundle, '/v1/apk/upgrade', 200);
+    expect(schema).not.toBeNull();
+    const { valid, errors } = spec.validate(schema!, body);
+    expect(valid, formatErrors(errors).join('; ')).toBe(true);
   });
 
   it('rejects a request without the signing headers', async () => {

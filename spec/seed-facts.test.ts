@@ -3,14 +3,16 @@
 // data fields, headers, and every business code with its HTTP status and a named example.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Json, type JsonObject, ROOT, at, deref, escapePointer, loadBundle, pointerOf, requestSchemaPointer, responseSchemaPointer } from './support/openapi.ts';
+import { type Json, type JsonObject, at, deref, escapePointer, loadBundle, pointerOf, requestSchemaPointer, responseSchemaPointer } from '../lib/spec/index.ts';
 
 interface FieldFact { name: string; required?: boolean; type: 'string' | 'int'; enum?: string[]; optional?: boolean; override?: string }
 interface HeaderFact { name: string; required: boolean; type: string; example: string }
 interface EndpointFact { page: string; method: string; path: string; headers: HeaderFact[]; request: FieldFact[]; response: FieldFact[]; codes: { http: number; code: number }[] }
 interface SeedFacts { server: string; endpoints: EndpointFact[] }
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const facts = JSON.parse(readFileSync(join(ROOT, 'spec', 'seed-facts.json'), 'utf8')) as SeedFacts;
 const bundle = loadBundle();
 const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,13 +22,19 @@ function resolved(pointer: string): JsonObject {
   if (!isObject(node)) throw new Error(`nothing at ${pointer}`);
   return node;
 }
+/** The schema pointer of a response; each seed operation's response has a JSON body. */
+function responseSchema(path: string, status: number): string {
+  const pointer = responseSchemaPointer(bundle, path, status);
+  if (pointer === null) throw new Error(`${path}: HTTP ${status} has no JSON body`);
+  return pointer;
+}
 function resolveNode(node: Json | undefined): JsonObject | undefined {
   const { node: target } = deref(bundle, node, '#');
   return isObject(target) ? target : undefined;
 }
 /** The object schema of `data` in a code-200 answer (skipping the `null` branch of a oneOf). */
 function dataSchema(path: string): JsonObject {
-  const envelope = resolved(responseSchemaPointer(bundle, path, 200));
+  const envelope = resolved(responseSchema(path, 200));
   const data = resolveNode(isObject(envelope.properties) ? envelope.properties.data : undefined);
   if (!data) throw new Error(`${path}: 200 envelope has no data schema`);
   if (Array.isArray(data.oneOf)) {
@@ -103,7 +111,7 @@ describe('seed facts', () => {
 
       for (const { http, code } of endpoint.codes) {
         it(`code > ${code} on HTTP ${http} has a named example`, () => {
-          const schemaPointer = responseSchemaPointer(bundle, endpoint.path, http);
+          const schemaPointer = responseSchema(endpoint.path, http);
           const envelope = resolved(schemaPointer);
           const codeSchema = resolveNode((envelope.properties as JsonObject).code);
           expect(codeSchema?.enum, `HTTP ${http} allows code ${code}`).toContain(code);
