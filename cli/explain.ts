@@ -1,13 +1,21 @@
-// `explain`: given a request that failed with 401002 and the secret, find which common signing
-// mistake reproduces the X-Signature the client sent.
+// `explain`: given a request that failed signature verification (Code.SIGNATURE_FAILED) and the
+// secret, find which common signing mistake reproduces the X-Signature the client sent.
 //
 // Each mistake is a small named check that produces the canonical strings a client making that
-// mistake would have hashed. A mistake "matches" when one of them hashes to the received signature.
-// Checks are independent and cheap (md5 of a few hundred bytes), so they are simply all run.
+// mistake would have hashed: lib/signing's parts of the request, with one part replaced or one
+// assembly rule broken through assemble's options. A mistake "matches" when one of them hashes to the
+// received signature. Checks are independent and cheap (md5 of a few hundred bytes), so they are
+// simply all run.
+// Codes come from the generated module itself, not lib/spec, which would load Ajv at every CLI start.
+import { Code } from '../generated/operations.ts';
 import {
-  canonicalBytes,
+  assemble,
+  CANONICAL_FIELDS,
+  canonicalParts,
   includesBodyPart,
   maskSecret,
+  NONCE_MAX_LENGTH,
+  NONCE_MIN_LENGTH,
   nonceWellFormed,
   parseTimestamp,
   percentDecode,
@@ -16,6 +24,7 @@ import {
   utf8Decode,
   utf8Encode,
   withinWindow,
+  type CanonicalParts,
 } from '../lib/signing/index.ts';
 import { md5 } from '../lib/signing/node.ts';
 
@@ -74,6 +83,8 @@ interface Context {
   accessKey: string | undefined;
   hasBodyPart: boolean;
   maxSkew: number;
+  /** The correct canonical parts; each mistake replaces one of them or assembles them another way. */
+  parts: CanonicalParts;
 }
 
 interface Variant {
@@ -85,62 +96,6 @@ interface Mistake {
   id: string;
   title: string;
   variants(ctx: Context): Iterable<Variant>;
-}
-
-type Field = 'body' | 'nonce' | 'secretKey' | 'timestamp' | 'url';
-const ORDER: readonly Field[] = ['body', 'nonce', 'secretKey', 'timestamp', 'url'];
-
-interface Parts {
-  body: Uint8Array | null; // null: no body part
-  nonce: string;
-  secretKey: string;
-  timestamp: string;
-  url: Uint8Array;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-/** A canonical string built by hand, so that each rule can be broken on purpose. */
-function build(
-  parts: Parts,
-  options: { order?: readonly Field[]; trim?: boolean; extra?: Array<[string, string]> } = {},
-): Uint8Array {
-  const fields: Array<[string, Uint8Array]> = [];
-  for (const name of options.order ?? ORDER) {
-    if (name === 'body') {
-      if (parts.body !== null) fields.push(['body', parts.body]);
-    } else if (name === 'url') fields.push(['url', parts.url]);
-    else fields.push([name, utf8Encode(parts[name])]);
-  }
-  for (const [name, value] of options.extra ?? []) fields.push([name, utf8Encode(value)]);
-  if (options.extra) fields.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const chunks: Uint8Array[] = [];
-  fields.forEach(([name, value], i) => {
-    chunks.push(utf8Encode(`${i === 0 ? '' : '&'}${name}=`), value);
-  });
-  const joined = concat(chunks);
-  if (options.trim === false) return joined;
-  let end = joined.length;
-  while (end > 0 && joined[end - 1] === 0x26) end--;
-  return joined.slice(0, end);
-}
-
-function baseParts(ctx: Context): Parts {
-  return {
-    body: ctx.hasBodyPart ? ctx.body : null,
-    nonce: ctx.nonce,
-    secretKey: ctx.secret,
-    timestamp: ctx.timestamp,
-    url: percentDecode(ctx.target),
-  };
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -188,8 +143,11 @@ function unescapeNonAscii(text: string): string {
   });
 }
 
-const withBody = (ctx: Context, body: Uint8Array | null): Uint8Array => build({ ...baseParts(ctx), body });
-const withUrl = (ctx: Context, url: Uint8Array): Uint8Array => build({ ...baseParts(ctx), url });
+const withBody = (ctx: Context, body: Uint8Array | null): Uint8Array => assemble({ ...ctx.parts, body });
+const withUrl = (ctx: Context, url: Uint8Array): Uint8Array => assemble({ ...ctx.parts, url });
+
+/** Text whose `%` and `+` survive percentDecode unchanged. */
+const undecodable = (text: string): string => text.replace(/[%+]/g, (c) => encodeURIComponent(c));
 
 function* jsonBodies(ctx: Context): Generator<[string, unknown]> {
   if (!ctx.hasBodyPart) return;
@@ -231,7 +189,7 @@ export const MISTAKES: readonly Mistake[] = [
     *variants(ctx) {
       if (ctx.hasBodyPart) return;
       yield {
-        bytes: withBody({ ...ctx, hasBodyPart: true }, ctx.body),
+        bytes: withBody(ctx, ctx.body),
         detail: `${ctx.method.toUpperCase()} has no body part at all; the signer added \`body=…&\`.`,
       };
     },
@@ -403,7 +361,7 @@ export const MISTAKES: readonly Mistake[] = [
       if (!ctx.host) return;
       for (const scheme of ['http', 'https'])
         yield {
-          bytes: withUrl(ctx, concat([utf8Encode(`${scheme}://${ctx.host}`), percentDecode(ctx.target)])),
+          bytes: withUrl(ctx, percentDecode(`${scheme}://${undecodable(ctx.host)}${ctx.target}`)),
           detail: `The signer hashed the whole URL (${scheme}://${ctx.host}…). The url part is only the path plus \`?query\`.`,
         };
     },
@@ -430,8 +388,8 @@ export const MISTAKES: readonly Mistake[] = [
     id: 'trailing-amp-not-trimmed',
     title: 'trailing `&` not trimmed',
     *variants(ctx) {
-      const untrimmed = build(baseParts(ctx), { trim: false });
-      const trimmed = build(baseParts(ctx));
+      const untrimmed = assemble(ctx.parts, { trim: false });
+      const trimmed = assemble(ctx.parts);
       if (untrimmed.length !== trimmed.length)
         yield {
           bytes: untrimmed,
@@ -470,7 +428,7 @@ export const MISTAKES: readonly Mistake[] = [
       if (trimmed !== ctx.secret && trimmed !== '') tries.push([trimmed, 'its surrounding whitespace removed (the secret you gave has leading or trailing whitespace)']);
       for (const [secret, how] of tries)
         yield {
-          bytes: build({ ...baseParts(ctx), secretKey: secret }),
+          bytes: assemble({ ...ctx.parts, secretKey: utf8Encode(secret) }),
           detail: `The client signed with the secret plus ${how}, e.g. read from a file or an environment variable without trimming.`,
         };
     },
@@ -479,11 +437,11 @@ export const MISTAKES: readonly Mistake[] = [
     id: 'field-order',
     title: 'wrong field order',
     *variants(ctx) {
-      const fields = ORDER.filter((f) => f !== 'body' || ctx.hasBodyPart);
+      const fields = CANONICAL_FIELDS.filter((f) => f !== 'body' || ctx.hasBodyPart);
       for (const order of permutations(fields)) {
         if (order.join() === fields.join()) continue;
         yield {
-          bytes: build(baseParts(ctx), { order }),
+          bytes: assemble(ctx.parts, { order }),
           detail: `The signer joined the fields in the order ${order.join(', ')}. The order is fixed and alphabetical: ${fields.join(', ')}.`,
         };
       }
@@ -495,7 +453,7 @@ export const MISTAKES: readonly Mistake[] = [
     *variants(ctx) {
       if (ctx.accessKey === undefined) return;
       yield {
-        bytes: build(baseParts(ctx), { extra: [['accessKey', ctx.accessKey]] }),
+        bytes: assemble(ctx.parts, { extra: { accessKey: utf8Encode(ctx.accessKey) } }),
         detail: 'The signer added `accessKey=…` to the canonical string. Only body, nonce, secretKey, timestamp and url are signed.',
       };
     },
@@ -504,14 +462,14 @@ export const MISTAKES: readonly Mistake[] = [
     id: 'values-escaped',
     title: 'values URL-encoded before joining',
     *variants(ctx) {
-      const p = baseParts(ctx);
+      const p = ctx.parts;
       const enc = (b: Uint8Array) => utf8Encode(encodeURIComponent(utf8Decode(b)));
       yield {
-        bytes: build({
+        bytes: assemble({
           body: p.body === null ? null : enc(p.body),
-          nonce: encodeURIComponent(p.nonce),
-          secretKey: encodeURIComponent(p.secretKey),
-          timestamp: encodeURIComponent(p.timestamp),
+          nonce: enc(p.nonce),
+          secretKey: enc(p.secretKey),
+          timestamp: enc(p.timestamp),
           url: enc(p.url),
         }),
         detail: 'The signer URL-encoded each value (like a form encoder) before joining. Values are never escaped.',
@@ -542,7 +500,7 @@ function* timestampVariants(ctx: Context, minDelta: number, maxDelta: number): G
             ? 'the same instant written differently'
             : `${Math.abs(delta)} s ${delta < 0 ? 'earlier' : 'later'} than X-Timestamp`;
         yield {
-          bytes: build({ ...baseParts(ctx), timestamp: stamp }),
+          bytes: assemble({ ...ctx.parts, timestamp: utf8Encode(stamp) }),
           detail: `The request was signed with timestamp ${stamp} (${when}) but sent with X-Timestamp ${ctx.timestamp}. X-Timestamp is signed verbatim: set it once, sign, and send that same string.`,
         };
       }
@@ -591,6 +549,7 @@ export function explain(input: ExplainInput): Explanation {
       `header ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} required (pass --header '${missing[0]}: …')`,
     );
   }
+  const hasBodyPart = includesBodyPart(input.method);
   const ctx: Context = {
     method: input.method,
     target: input.target,
@@ -601,19 +560,20 @@ export function explain(input: ExplainInput): Explanation {
     timestamp: ts!,
     secret: input.secretKey,
     accessKey: headerValue(input.headers, 'X-AccessKey'),
-    hasBodyPart: includesBodyPart(input.method),
+    hasBodyPart,
     maxSkew: input.maxSkewSeconds ?? TIMESTAMP_WINDOW_SECONDS,
+    parts: canonicalParts({
+      method: input.method,
+      target: input.target,
+      body: input.body,
+      nonce: nonceValue!,
+      secretKey: input.secretKey,
+      timestamp: ts!,
+    }),
   };
   const receivedSignature = received!.trim();
   const want = receivedSignature.toLowerCase();
-  const correctBytes = canonicalBytes({
-    method: ctx.method,
-    target: ctx.target,
-    body: ctx.body,
-    nonce: ctx.nonce,
-    secretKey: ctx.secret,
-    timestamp: ctx.timestamp,
-  });
+  const correctBytes = assemble(ctx.parts);
   const expectedSignature = md5(correctBytes);
   const notes: string[] = [];
   const matches: ExplainMatch[] = [];
@@ -623,11 +583,11 @@ export function explain(input: ExplainInput): Explanation {
   if (received !== receivedSignature) notes.push('X-Signature has surrounding whitespace.');
   if (!/^[0-9a-fA-F]{32}$/.test(receivedSignature)) notes.push('X-Signature is not 32 hex characters: it cannot be an MD5 in hex.');
   const parsedTs = parseTimestamp(ctx.timestamp);
-  if (!parsedTs) notes.push(`X-Timestamp ${JSON.stringify(ctx.timestamp)} is not an RFC3339 date-time with an offset: expect 400004, not 401002.`);
+  if (!parsedTs) notes.push(`X-Timestamp ${JSON.stringify(ctx.timestamp)} is not an RFC3339 date-time with an offset: expect ${Code.INVALID_HEADER}, not ${Code.SIGNATURE_FAILED}.`);
   else if (!withinWindow(parsedTs, input.now ?? Date.now()))
-    notes.push('X-Timestamp is outside ±300 s of now: a live server answers 401001 before checking the signature.');
-  if (!nonceWellFormed(ctx.nonce)) notes.push('X-Nonce is not 16–128 visible ASCII characters: expect 400004.');
-  if (ctx.accessKey === undefined) notes.push('No X-AccessKey header given: expect 400004.');
+    notes.push(`X-Timestamp is outside ±${TIMESTAMP_WINDOW_SECONDS} s of now: a live server answers ${Code.AUTH_FAILED} before checking the signature.`);
+  if (!nonceWellFormed(ctx.nonce)) notes.push(`X-Nonce is not ${NONCE_MIN_LENGTH}–${NONCE_MAX_LENGTH} visible ASCII characters: expect ${Code.INVALID_HEADER}.`);
+  if (ctx.accessKey === undefined) notes.push(`No X-AccessKey header given: expect ${Code.INVALID_HEADER}.`);
 
   const signatureCorrect = want === expectedSignature;
   if (uppercase) {
@@ -642,7 +602,7 @@ export function explain(input: ExplainInput): Explanation {
   }
   if (signatureCorrect && !uppercase) {
     notes.push(
-      'The signature is correct for this request and secret. If the server still says 401002, the request it received differs from the one given here (body bytes, url, headers changed in transit) or the server uses another secret for this access key.',
+      `The signature is correct for this request and secret. If the server still says ${Code.SIGNATURE_FAILED}, the request it received differs from the one given here (body bytes, url, headers changed in transit) or the server uses another secret for this access key.`,
     );
   }
 

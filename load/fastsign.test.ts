@@ -38,6 +38,21 @@ describe('load fast signing', () => {
     }
   });
 
+  it('load fast signing > a body, secret or url holding the text of a placeholder still signs as lib/signing', () => {
+    const secretKey = 'k\0timestamp0\0';
+    const slow = createNodeSigner();
+    const fast = createFastSigner({ accessKey: 'ak', secretKey });
+    for (const [target, body] of [
+      ['/p', '{"a":"\0nonce0\0\0nonce1\0"}'],
+      ['/p?x=%00nonce0%00&', ''],
+      ['/p', Buffer.from('\0timestamp1\0&nonce=')],
+    ] as const) {
+      const headers = fast.sign('POST', target, body);
+      const expected = slow.sign({ method: 'POST', target, body, accessKey: 'ak', secretKey, nonce: headers['X-Nonce'], timestamp: headers['X-Timestamp'] });
+      expect(headers, target).toEqual(expected.headers);
+    }
+  });
+
   it('load fast signing > nonces are well formed and unique; timestamps parse', () => {
     const next = createNonceSource();
     const seen = new Set<string>();

@@ -11,6 +11,10 @@
 //   U  the request target (path + `?query`), percent-decoded, with `+` decoded to a space.
 // Parts are joined with `&` and never escaped; trailing `&`s of the whole string are trimmed; the
 // signature is md5 over the bytes, as 32 lowercase hex characters.
+//
+// The layout lives in two functions: canonicalParts (each field's bytes) and assemble (the joining).
+// Everything else that builds a canonical string (load/fastsign.ts's templates, cli/explain.ts's
+// deliberate mistakes) goes through them rather than spelling `body=…&nonce=…` out again.
 
 export type Md5 = (data: Uint8Array) => string;
 export type RandomBytes = (length: number) => Uint8Array;
@@ -143,32 +147,68 @@ function toBytes(value: string | Uint8Array | null | undefined): Uint8Array {
   return typeof value === 'string' ? utf8Encode(value) : value;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/** The signed fields in their fixed order: the byte order of the names (REFERENCE.md §3.1 rule 1). */
+export const CANONICAL_FIELDS = ['body', 'nonce', 'secretKey', 'timestamp', 'url'] as const;
+export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
+
+/** Each field's value as the bytes that are signed. */
+export interface CanonicalParts {
+  /** null: the part is absent (GET, HEAD), not empty. */
+  body: Uint8Array | null;
+  nonce: Uint8Array;
+  secretKey: Uint8Array;
+  timestamp: Uint8Array;
+  /** The request target, percent-decoded. */
+  url: Uint8Array;
+}
+
+export function canonicalParts(input: CanonicalInput): CanonicalParts {
+  return {
+    body: includesBodyPart(input.method) ? toBytes(input.body) : null,
+    nonce: utf8Encode(input.nonce),
+    secretKey: utf8Encode(input.secretKey),
+    timestamp: utf8Encode(input.timestamp),
+    url: percentDecode(input.target),
+  };
+}
+
+/** Ways to break one joining rule on purpose (cli/explain.ts); the defaults are the rules. */
+export interface AssembleOptions {
+  /** Another field order. Default CANONICAL_FIELDS. */
+  order?: readonly CanonicalField[];
+  /** Fields signed besides the five; all fields are then joined in the byte order of their names. */
+  extra?: Readonly<Record<string, Uint8Array>>;
+  /** false: keep trailing `&`s. Default true. */
+  trim?: boolean;
+}
+
+/** Joins `name=value` pairs with `&`, values never escaped, then trims trailing `&`s of the whole. */
+export function assemble(parts: CanonicalParts, options: AssembleOptions = {}): Uint8Array {
+  const values: Record<string, Uint8Array | null> = { ...parts, ...options.extra };
+  let names: string[] = [...(options.order ?? CANONICAL_FIELDS)];
+  if (options.extra) names = [...names, ...Object.keys(options.extra)].sort();
+  const fields: Array<[Uint8Array, Uint8Array]> = [];
+  for (const name of names) {
+    const value = values[name];
+    if (value) fields.push([utf8Encode(`${fields.length === 0 ? '' : '&'}${name}=`), value]);
+  }
   let length = 0;
-  for (const c of chunks) length += c.length;
+  for (const [label, value] of fields) length += label.length + value.length;
   const out = new Uint8Array(length);
   let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
+  for (const [label, value] of fields) {
+    out.set(label, offset);
+    out.set(value, offset + label.length);
+    offset += label.length + value.length;
   }
-  return out;
+  if (options.trim === false) return out;
+  while (length > 0 && out[length - 1] === AMPERSAND) length--;
+  return length === out.length ? out : out.slice(0, length);
 }
 
 /** The exact bytes that are hashed. */
 export function canonicalBytes(input: CanonicalInput): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  if (includesBodyPart(input.method)) {
-    chunks.push(utf8Encode('body='), toBytes(input.body), utf8Encode('&'));
-  }
-  chunks.push(
-    utf8Encode(`nonce=${input.nonce}&secretKey=${input.secretKey}&timestamp=${input.timestamp}&url=`),
-    percentDecode(input.target),
-  );
-  const joined = concat(chunks);
-  let end = joined.length;
-  while (end > 0 && joined[end - 1] === AMPERSAND) end--;
-  return end === joined.length ? joined : joined.slice(0, end);
+  return assemble(canonicalParts(input));
 }
 
 /** The canonical string, for display. Contains the secret: pass it through maskSecret before printing. */

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  assemble,
+  CANONICAL_FIELDS,
   canonicalBytes,
+  canonicalParts,
   canonicalString,
   createSigner,
   maskSecret,
@@ -224,6 +227,40 @@ describe('rules', () => {
 
   it('percentDecode > decodes to raw bytes, including bytes that are not UTF-8', () => {
     expect(Array.from(percentDecode('/%FF%00+%41a'))).toEqual([0x2f, 0xff, 0x00, 0x20, 0x41, 0x61]);
+  });
+});
+
+describe('parts and assembly', () => {
+  const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
+  const parts = canonicalParts({ ...base, method: 'POST', target: '/p?q=a+b&', body: 'B' });
+
+  it('canonicalParts > each field as signed bytes, in the fixed order; body null for GET and HEAD', () => {
+    expect(CANONICAL_FIELDS).toEqual(['body', 'nonce', 'secretKey', 'timestamp', 'url']);
+    expect(Object.fromEntries(CANONICAL_FIELDS.map((f) => [f, text(parts[f])]))).toEqual({
+      body: 'B',
+      nonce: NONCE,
+      secretKey: SECRET,
+      timestamp: TS,
+      url: '/p?q=a b&',
+    });
+    expect(canonicalParts({ ...base, method: 'POST', target: '/p' }).body).toEqual(new Uint8Array(0));
+    expect(canonicalParts({ ...base, method: 'GET', target: '/p', body: 'B' }).body).toBeNull();
+    expect(canonicalParts({ ...base, method: 'head', target: '/p' }).body).toBeNull();
+  });
+
+  it('assemble > of the parts is canonicalBytes, for every vector', () => {
+    for (const v of vectors) expect(assemble(canonicalParts(inputOf(v))), v.id).toEqual(canonicalBytes(inputOf(v)));
+  });
+
+  it('assemble > another order, no trimming, an extra field placed by name, a replaced part', () => {
+    expect(text(assemble(parts, { order: ['url', 'body', 'nonce', 'secretKey', 'timestamp'] }))).toBe(
+      `url=/p?q=a b&&body=B&nonce=${NONCE}&secretKey=${SECRET}&timestamp=${TS}`,
+    );
+    expect(text(assemble(parts, { trim: false }))).toBe(`body=B&nonce=${NONCE}&secretKey=${SECRET}&timestamp=${TS}&url=/p?q=a b&`);
+    expect(text(assemble(parts, { extra: { accessKey: utf8('ak') } }))).toBe(
+      `accessKey=ak&body=B&nonce=${NONCE}&secretKey=${SECRET}&timestamp=${TS}&url=/p?q=a b`,
+    );
+    expect(text(assemble({ ...parts, body: null, url: utf8('/x&&') }))).toBe(`nonce=${NONCE}&secretKey=${SECRET}&timestamp=${TS}&url=/x`);
   });
 });
 
