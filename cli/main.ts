@@ -23,6 +23,8 @@ commands:
   explain  --url TARGET --header 'X-Timestamp: …' --header 'X-Nonce: …' --header 'X-Signature: …'
            [--header 'X-AccessKey: …'] (--body STRING | --body-file FILE) [--method M] [--max-skew S] [--json]
            Find which common signing mistake reproduces the X-Signature of a failing request.
+  check    [--base-url URL] [--fixtures FILE] [--baseline FILE] [--fail-on SEVERITY] … (check --help)
+           Judge a deployment (default: the local sandbox) against the contract; findings report in reports/.
 
 TARGET is a path plus optional ?query as sent (/v1/apk/upgrade?x=1), or a full URL.
 The secret is read from UPGRADELINK_SECRET_KEY, or from --secret-file FILE (one trailing newline is
@@ -366,6 +368,12 @@ export async function main(io: Io): Promise<number> {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       (command === undefined ? io.stderr : io.stdout)(USAGE + '\n');
       return command === undefined ? 2 : 0;
+    }
+    if (command === 'check') {
+      // Loaded only here: it brings vitest and the contract suite.
+      const { runCheck } = await import('./check.ts');
+      const secret = io.env.UPGRADELINK_SECRET_KEY ?? '';
+      return await runCheck(args, io.env, { log: (line) => io.stdout(`${safe(line, secret)}\n`), error: (line) => io.stderr(`${safe(line, secret)}\n`) });
     }
     if (!(command in ALLOWED)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     const values = parse(command, args);

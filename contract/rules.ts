@@ -77,6 +77,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'critical',
     basis: 'The signing headers are required on every request; no page documents a way around them.',
+    after: ['auth.signing-headers-required', 'signing.signature-verified'],
   },
   {
     id: 'auth.unknown-access-key',

@@ -15,7 +15,7 @@ function withLiteral(body: object, field: string, literal: string): string {
   return JSON.stringify({ ...body, [field]: '__contract_literal__' }).replace(marker, literal);
 }
 
-const hasVersionCode = (o: Operation) => o.integerFields.includes('versionCode');
+const hasVersionCode = (o: Operation) => (o.integerFields as readonly string[]).includes('versionCode');
 
 describe('validation', () => {
   for (const op of OPERATIONS) {
@@ -68,7 +68,7 @@ describe('validation', () => {
         });
       }
       if (op.archValues.length > 0) {
-        for (const arch of ['x86', 'X64', ...(op.archValues.includes('') ? [] : [''])]) {
+        for (const arch of ['x86', 'X64', ...((op.archValues as readonly string[]).includes('') ? [] : [''])]) {
           test('validation.arch-enum', `arch ${JSON.stringify(arch)} is rejected with 400003`, { op }, async (ctx) => {
             expectCode(await send({ target: path, body: { ...okBody(ctx, path), arch } }), Code.INVALID_PARAMETER, { rule: 'validation.arch-enum' });
           });

@@ -1,4 +1,6 @@
-// Contract suite: `npm run test:contract` (CONTRACT_TARGET=sandbox|mock|remote, see README.md).
+// The contract suite's vitest project. It is run by contract/run.ts (`npm run test:contract`,
+// `upgradelink-contract check`), which starts the target, runs the preflight, provides the resolved
+// target to the tests (`inject('contract')`) and sets the reporters; it is not meant for `npx vitest`.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -10,16 +12,11 @@ export default defineConfig({
   test: {
     name: 'contract',
     include: ['contract/**/*.contract.test.ts'],
-    globalSetup: ['contract/global-setup.ts'],
-    // Requests are I/O bound: a few workers keep the sandbox and Prism busy on a small machine.
+    // Requests are I/O bound: a few workers keep the target busy on a small machine.
     pool: 'threads',
     maxWorkers: 3,
     isolate: false,
-    testTimeout: 15_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: [
-      'default',
-      './contract/reporters/conformance.ts',
-    ],
   },
 });

@@ -44,7 +44,7 @@ export const OK_BODIES: { [P in PostPath]: Builder<P> } = {
 
 /** A body with some of its own fields set to any value (or removed with `undefined`): for invalid bodies. */
 export function patch<B extends object>(body: B, changes: { [K in keyof B]?: unknown }): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...body };
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined) delete copy[k];
     else copy[k] = v;
@@ -59,7 +59,7 @@ export function withUnknownFields<B extends object>(body: B, extra: Record<strin
 
 /** A body without one of its fields. */
 export function without<B extends object>(body: B, field: keyof B | string): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...body };
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   delete copy[field as string];
   return copy;
 }
