@@ -1,178 +1,153 @@
-// Mutation self-test of the contract suite: `npm run test:mutants`.
+// Mutation self-test of the contract suite: `npm run test:mutants [-- NAME…]`.
 //
-// Runs the suite once without faults (the baseline must pass), then once per fault switch of the
-// sandbox (sandbox/faults.ts), two at a time, and checks that every fault makes at least one test
-// fail ("killed"). Prism is left out here (CONTRACT_PRISM=0): the in-process validation against the
-// bundled spec is the conformance check, and the runs are several times faster without the proxy.
-// Writes reports/mutants.json and reports/mutants.md; exits 1 naming any fault that survives.
+// The suite must first pass on the clean sandbox with no finding. Then, for every sandbox fault switch
+// (sandbox/faults.ts), a run narrowed to the tests of the rule the fault declares it breaks (with that
+// rule's prerequisites and the baselines) must report exactly one finding: that rule. So each fault is
+// shown to be caught, and caught by the rule that says what it breaks. Runs go without Prism
+// (in-process validation is the conformance check here) and through local processes, several at once.
+// Writes reports/mutants.json and reports/mutants.md; prints its wall time; exits 1 naming any fault
+// that survives or is reported under another rule.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FAULTS, FAULT_NAMES } from '../sandbox/faults.ts';
-import type { ContractResults } from '../contract/reporters/conformance.ts';
+import { FAULTS } from '../sandbox/faults.ts';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const reports = path.join(root, 'reports');
 const runsDir = path.join(reports, 'mutants');
-const VITEST = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const PARALLEL = Math.max(1, Number(process.env.MUTANTS_PARALLEL ?? 2));
+const BIN = path.join(root, 'bin', 'upgradelink-contract.mjs');
+const PARALLEL = Math.max(1, Number(process.env.MUTANTS_PARALLEL ?? 3));
+
+interface FindingsDoc {
+  judged: boolean;
+  reason?: string;
+  exitCode: number;
+  findings: Array<{ rule: string; severity: string; tests: unknown[] }>;
+  errors: Array<{ test: string; message: string }>;
+}
 
 interface RunOutcome {
   name: string;
-  exitCode: number;
   seconds: number;
-  results?: ContractResults;
+  doc?: FindingsDoc;
   error?: string;
 }
 
-export interface FaultOutcome {
-  name: string;
-  description: string;
-  killed: boolean;
-  failedTests: string[];
-  failedByFamily: Record<string, number>;
-  seconds: number;
-  error?: string;
-}
-
-function runSuite(name: string, faults: string[]): Promise<RunOutcome> {
+export function runCheck(name: string, args: string[]): Promise<RunOutcome> {
   const dir = path.join(runsDir, name);
   mkdirSync(dir, { recursive: true });
-  const log = createWriteStream(path.join(dir, 'vitest.log'));
+  const log = createWriteStream(path.join(dir, 'check.log'));
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VITEST, 'run', '--config', 'contract/vitest.config.ts'], {
+    const child = spawn(process.execPath, [BIN, 'check', '--runtime', 'process', '--no-prism', '--fail-on', 'none', '--report-dir', dir, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        CONTRACT_TARGET: 'sandbox',
-        CONTRACT_TARGET_FILE: '',
-        CONTRACT_PRISM: '0',
-        CONTRACT_FAULTS: faults.join(','),
-        // Forty-odd short runs of the sandbox alone: local processes start fastest. The self-test checks
-        // the suite, not the runtime (both runtimes run the suite in `npm test`).
-        UPGRADELINK_RUNTIME: process.env.MUTANTS_RUNTIME ?? 'process',
-        CONTRACT_REPORT_DIR: path.relative(root, dir),
-        FORCE_COLOR: '0',
-        NO_COLOR: '1',
-      },
+      env: { ...process.env, CONTRACT_TARGET: '', CONTRACT_FAULTS: '', FORCE_COLOR: '0', NO_COLOR: '1' },
     });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
-    child.on('close', (code) => {
+    child.on('close', () => {
       log.end();
       const seconds = (performance.now() - started) / 1000;
       try {
-        const results = JSON.parse(readFileSync(path.join(dir, 'contract-results.json'), 'utf8')) as ContractResults;
-        resolve({ name, exitCode: code ?? 1, seconds, results });
+        resolve({ name, seconds, doc: JSON.parse(readFileSync(path.join(dir, 'contract-findings.json'), 'utf8')) as FindingsDoc });
       } catch (error) {
-        resolve({ name, exitCode: code ?? 1, seconds, error: `no results (${(error as Error).message}); see ${path.relative(root, dir)}/vitest.log` });
+        resolve({ name, seconds, error: `no findings report (${(error as Error).message}); see ${path.relative(root, dir)}/check.log` });
       }
     });
   });
 }
 
-function outcomeOf(run: RunOutcome): FaultOutcome {
-  const failed = run.results?.tests.filter((t) => t.state === 'failed') ?? [];
-  const byFamily: Record<string, number> = {};
-  for (const t of failed) byFamily[t.family] = (byFamily[t.family] ?? 0) + 1;
-  const outcome: FaultOutcome = {
-    name: run.name,
-    description: FAULTS[run.name as keyof typeof FAULTS] ?? '',
-    // A run that could not start (no results) proves nothing about the tests.
-    killed: failed.length > 0,
-    failedTests: failed.map((t) => t.fullName),
-    failedByFamily: byFamily,
-    seconds: Math.round(run.seconds * 10) / 10,
-  };
-  if (run.error) outcome.error = run.error;
-  else if ((run.results?.unhandledErrors.length ?? 0) > 0) outcome.error = run.results!.unhandledErrors.join('; ').slice(0, 500);
-  return outcome;
+interface FaultOutcome {
+  name: string;
+  rule: string;
+  stage: string;
+  /** Reported under its declared rule, and only under it. */
+  killed: boolean;
+  findings: string[];
+  seconds: number;
+  problem?: string;
 }
 
-function renderMarkdown(baseline: RunOutcome, outcomes: FaultOutcome[], families: string[], wallSeconds: number): string {
+function judge(fault: (typeof FAULTS)[number], run: RunOutcome): FaultOutcome {
+  const findings = run.doc?.findings.map((f) => f.rule) ?? [];
+  let problem: string | undefined;
+  if (run.error) problem = run.error;
+  else if (!run.doc!.judged) problem = `the run could not judge the sandbox: ${run.doc!.reason}`;
+  else if (run.doc!.errors.length) problem = `${run.doc!.errors.length} test(s) could not be judged: ${run.doc!.errors[0]!.message.split('\n')[0]}`;
+  else if (!findings.includes(fault.rule)) problem = findings.length ? `reported under ${findings.join(', ')} instead of ${fault.rule}` : 'survived: no finding';
+  else if (findings.length > 1) problem = `also reported under ${findings.filter((f) => f !== fault.rule).join(', ')}`;
+  return { name: fault.name, rule: fault.rule, stage: fault.stage, killed: problem === undefined, findings, seconds: Math.round(run.seconds * 10) / 10, ...(problem ? { problem } : {}) };
+}
+
+function renderMarkdown(outcomes: FaultOutcome[], baseline: RunOutcome, wall: number): string {
   const killed = outcomes.filter((o) => o.killed).length;
   const out = [
-    '# Mutation self-test: kill matrix',
+    '# Mutation self-test',
     '',
-    `Each row is a sandbox fault switch (sandbox/faults.ts); each cell counts the contract tests of that rule family that failed with the fault on. A fault is **killed** when at least one test fails. Baseline (no fault): ${baseline.results?.totals.failed === 0 ? 'passed' : 'FAILED'}, ${baseline.results?.totals.passed ?? 0} passed, ${baseline.results?.totals.skipped ?? 0} skipped. Runs without Prism (in-process spec validation), ${PARALLEL} in parallel.`,
+    `Each sandbox fault switch is run against the tests of the rule it declares it breaks (plus that rule's prerequisites and the baselines); it is **killed** when the run reports exactly one finding, under that rule. Baseline (no fault, whole suite): ${baseline.doc && baseline.doc.findings.length === 0 && baseline.doc.errors.length === 0 ? 'no findings' : 'FAILED'}.`,
     '',
-    `**${killed} of ${outcomes.length} faults killed** in ${wallSeconds.toFixed(1)} s.`,
+    `**${killed} of ${outcomes.length} faults killed by their declared rule** in ${wall.toFixed(1)} s (${PARALLEL} runs at a time, ${os.cpus().length} CPUs).`,
     '',
-    `| Fault | Killed | ${families.join(' | ')} | Example failing test |`,
-    `|---|---|${families.map(() => '---:').join('|')}|---|`,
+    '| Fault | Stage | Declared rule | Killed | Findings | s |',
+    '|---|---|---|---|---|---:|',
   ];
-  for (const o of outcomes) {
-    const cells = families.map((f) => (o.failedByFamily[f] ? String(o.failedByFamily[f]) : '·'));
-    const example = (o.failedTests[0] ?? o.error ?? '—').replace(/\|/g, '\\|');
-    out.push(`| \`${o.name}\` | ${o.killed ? 'yes' : '**NO**'} | ${cells.join(' | ')} | ${example} |`);
-  }
-  out.push('', '## Faults', '');
-  for (const o of outcomes) out.push(`- \`${o.name}\`: ${o.description}`);
+  for (const o of outcomes) out.push(`| \`${o.name}\` | ${o.stage} | ${o.rule} | ${o.killed ? 'yes' : `**NO**: ${o.problem}`} | ${o.findings.join(', ') || '–'} | ${o.seconds} |`);
   return `${out.join('\n')}\n`;
 }
 
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-  const names = only.length > 0 ? only : [...FAULT_NAMES];
-  for (const n of names) if (!(n in FAULTS)) throw new Error(`unknown fault ${n}`);
+  for (const n of only) if (!FAULTS.some((f) => f.name === n)) throw new Error(`unknown fault ${n} (npm run sandbox -- --list-faults)`);
+  const faults = only.length ? FAULTS.filter((f) => only.includes(f.name)) : [...FAULTS];
   mkdirSync(runsDir, { recursive: true });
   const started = performance.now();
 
-  process.stdout.write(`mutants: baseline (no fault) … `);
-  const baseline = await runSuite('baseline', []);
-  const baseResults = baseline.results;
-  if (!baseResults || baseResults.totals.failed > 0 || baseline.exitCode !== 0) {
-    process.stdout.write(`FAILED\n`);
-    process.stderr.write(
-      `mutants: the suite must pass without faults before faults mean anything; ${baseline.error ?? `${baseResults?.totals.failed} failing tests`} (see reports/mutants/baseline/)\n`,
-    );
+  process.stdout.write('mutants: baseline (no fault, whole suite) … ');
+  const baseline = await runCheck('baseline', []);
+  if (!baseline.doc || baseline.doc.findings.length > 0 || baseline.doc.errors.length > 0 || !baseline.doc.judged) {
+    process.stdout.write('FAILED\n');
+    process.stderr.write(`mutants: the clean sandbox must give no finding before faults mean anything: ${baseline.error ?? baseline.doc?.reason ?? baseline.doc?.findings.map((f) => f.rule).join(', ')} (reports/mutants/baseline/)\n`);
     return 1;
   }
-  process.stdout.write(`passed (${baseResults.totals.passed} tests, ${baseline.seconds.toFixed(1)} s)\n`);
+  process.stdout.write(`no findings (${baseline.seconds.toFixed(1)} s)\n`);
 
-  const outcomes: FaultOutcome[] = new Array(names.length);
+  const outcomes: FaultOutcome[] = new Array(faults.length);
   let next = 0;
   let done = 0;
-  const width = Math.max(...names.map((n) => n.length));
+  const width = Math.max(...faults.map((f) => f.name.length));
   const worker = async () => {
-    while (next < names.length) {
+    while (next < faults.length) {
       const index = next++;
-      const name = names[index]!;
-      const outcome = outcomeOf(await runSuite(name, [name]));
+      const fault = faults[index]!;
+      const outcome = judge(fault, await runCheck(fault.name, ['--fault', fault.name, '--rule', fault.rule]));
       outcomes[index] = outcome;
       done++;
-      const families = Object.entries(outcome.failedByFamily).map(([f, n]) => `${f} ${n}`).join(', ');
-      process.stdout.write(
-        `mutants: [${String(done).padStart(2)}/${names.length}] ${outcome.killed ? 'killed  ' : 'SURVIVED'} ${name.padEnd(width)}  ${outcome.killed ? `${outcome.failedTests.length} failing (${families})` : outcome.error ?? 'no test failed'}  ${outcome.seconds.toFixed(1)} s\n`,
-      );
+      process.stdout.write(`mutants: [${String(done).padStart(2)}/${faults.length}] ${outcome.killed ? 'killed  ' : 'PROBLEM '} ${fault.name.padEnd(width)}  ${outcome.killed ? `by ${fault.rule}` : outcome.problem}  ${outcome.seconds.toFixed(1)} s\n`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, names.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, faults.length) }, worker));
 
   const wall = (performance.now() - started) / 1000;
-  const families = [...new Set([...Object.keys(baseResults.families), ...outcomes.flatMap((o) => Object.keys(o.failedByFamily))])];
-  writeFileSync(
-    path.join(reports, 'mutants.json'),
-    `${JSON.stringify({ generatedAt: new Date().toISOString(), baseline: { passed: baseResults.totals.passed, skipped: baseResults.totals.skipped }, faults: outcomes.map(({ name, killed, failedTests, description, failedByFamily, seconds, error }) => ({ name, killed, failedTests, description, failedByFamily, seconds, ...(error ? { error } : {}) })) }, null, 2)}\n`,
-  );
-  writeFileSync(path.join(reports, 'mutants.md'), renderMarkdown(baseline, outcomes, families, wall));
-  const survivors = outcomes.filter((o) => !o.killed);
-  process.stdout.write(`mutants: ${outcomes.length - survivors.length}/${outcomes.length} faults killed in ${wall.toFixed(1)} s (cpus ${os.cpus().length}); reports/mutants.json, reports/mutants.md\n`);
-  if (survivors.length > 0) {
-    process.stderr.write(`mutants: surviving faults (no test failed): ${survivors.map((s) => s.name).join(', ')}\n`);
+  writeFileSync(path.join(reports, 'mutants.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), wallSeconds: Math.round(wall * 10) / 10, faults: outcomes }, null, 2)}\n`);
+  writeFileSync(path.join(reports, 'mutants.md'), renderMarkdown(outcomes, baseline, wall));
+  const problems = outcomes.filter((o) => !o.killed);
+  process.stdout.write(`mutants: ${outcomes.length - problems.length}/${outcomes.length} faults killed by their declared rule; wall time ${wall.toFixed(1)} s; reports/mutants.json, reports/mutants.md\n`);
+  if (problems.length > 0) {
+    process.stderr.write(`mutants: not killed by their declared rule: ${problems.map((p) => p.name).join(', ')}\n`);
     return 1;
   }
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    process.stderr.write(`mutants: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(2);
-  },
-);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (error) => {
+      process.stderr.write(`mutants: ${(error as Error).message}\n`);
+      process.exit(2);
+    },
+  );
+}
