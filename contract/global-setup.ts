@@ -11,7 +11,7 @@
 // CONTRACT_FAULTS=a,b starts the sandbox with those fault switches.
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startServices, type PrismServiceOptions, type Services } from '../lib/runtime/index.ts';
+import { startServices, type PrismServiceOptions, type Services } from '../harness/index.ts';
 import { loadTargetDescription, resolveSecret, targetKindFromEnv, PROJECT_ROOT, type ResolvedTarget } from './support/target.ts';
 
 export function reportDir(): string {

@@ -27,7 +27,7 @@ import { runReplay, type ReplayPlan } from './replay.ts';
 import type { ScenarioResult } from './report.ts';
 import { runThroughput, type ThroughputPlan } from './throughput.ts';
 import { assertSafe, LoadUsageError, openTarget, probe, type Target } from './target.ts';
-import { runLoadRunner } from '../lib/runtime/index.ts';
+import { runLoadRunner } from '../harness/index.ts';
 
 export const SMOKE_SCENARIOS = ['journey', 'throughput', 'replay', 'ratelimit'] as const;
 type SmokeScenario = (typeof SMOKE_SCENARIOS)[number];

@@ -1,7 +1,7 @@
 // Where load goes: the embedded sandbox (default) or UPGRADELINK_BASE_URL, with the credentials,
 // the safety check (load/safety.ts) and a fail-fast probe shared by every scenario.
 import { sendRaw } from '../lib/client/raw.ts';
-import { fallbackNotice, parseRuntime, resolveRuntime, startServices, type RuntimeChoice } from '../lib/runtime/index.ts';
+import { fallbackNotice, parseRuntime, resolveRuntime, startServices, type RuntimeChoice } from '../harness/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
 

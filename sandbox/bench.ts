@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { startServices, type Services } from '../lib/runtime/index.ts';
+import { startServices, type Services } from '../harness/index.ts';
 
 interface CannonResult {
   requests: { average: number; total: number };

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resolveRuntime, startServices, type RuntimeKind } from '../lib/runtime/index.ts';
+import { resolveRuntime, startServices, type RuntimeKind } from '../harness/index.ts';
 
 const logDir = mkdtempSync(path.join(tmpdir(), 'bench-runtime-'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

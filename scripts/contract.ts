@@ -3,7 +3,7 @@
 // every other argument goes to vitest unchanged (e.g. a file filter or `-t 'replay'`).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { parseRuntime, PROJECT_ROOT } from '../lib/runtime/index.ts';
+import { parseRuntime, PROJECT_ROOT } from '../harness/index.ts';
 
 const TARGETS = ['sandbox', 'mock', 'remote'];
 

@@ -7,7 +7,7 @@
 // (CI) it fails instead. Nothing is skipped silently.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { probeEngine, resolveRuntime } from '../lib/runtime/index.ts';
+import { probeEngine, resolveRuntime } from '../harness/index.ts';
 
 export interface Step {
   name: string;

@@ -3,7 +3,7 @@
 // the spec. Prism's log goes to reports/prism-mock.log.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServices, type Services } from '../lib/runtime/index.ts';
+import { startServices, type Services } from '../harness/index.ts';
 import { ROOT, createSpecValidator, formatErrors, responseSchemaPointer } from './support/openapi.ts';
 
 let prism: Services | undefined;

@@ -12,12 +12,12 @@
 // runtime 'container' never falls back: it throws with the reason instead.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { maskSecret } from '../signing/index.ts';
+import { maskSecret } from '../lib/signing/index.ts';
 import { applyTestcontainersDefaults, runOneShotContainer, startContainer } from './container.ts';
-import { inspectImage, probeEngine, removeOrphans, sourceHash, type EngineEndpoint } from './engine.ts';
+import { inspectImage, probeEngine, removeOrphans, sourceHash, type EngineEndpoint } from './probe.ts';
 import { PRISM_CLI, PROJECT_ROOT, freePort, startNodeProcess, type RunningService } from './process.ts';
 
-export { probeEngine, removeOrphans, sourceHash, engineEndpoint, inspectImage } from './engine.ts';
+export { probeEngine, removeOrphans, sourceHash, engineEndpoint, inspectImage } from './probe.ts';
 export { freePort, PROJECT_ROOT } from './process.ts';
 export { applyTestcontainersDefaults } from './container.ts';
 

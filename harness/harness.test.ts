@@ -8,10 +8,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
-import { sendRaw, signedHeaders } from '../client/raw.ts';
-import { engineEndpoint, engineRequest, inspectImage, OWNER_LABEL, probeEngine, sourceHash } from './engine.ts';
+import { sendRaw, signedHeaders } from '../lib/client/raw.ts';
+import { engineEndpoint, engineRequest, inspectImage, OWNER_LABEL, probeEngine, sourceHash } from './probe.ts';
 import { freePort, imageNames, loadImageName, parseRuntime, resolveRuntime, runLoadRunner, startServices, type Services } from './index.ts';
-import { openTarget } from '../../load/target.ts';
+import { openTarget } from '../load/target.ts';
 
 const logDir = mkdtempSync(path.join(tmpdir(), 'runtime-test-'));
 const UNREACHABLE = { ...process.env, DOCKER_HOST: `unix://${path.join(logDir, 'no-engine.sock')}` };

@@ -4,7 +4,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { engineRequest, type EngineEndpoint, OWNER_LABEL } from './engine.ts';
+import { engineRequest, type EngineEndpoint, OWNER_LABEL } from './probe.ts';
 import { waitForPort, type Readiness, type RunningService } from './process.ts';
 import type { GenericContainer, WaitStrategy } from 'testcontainers';
 
