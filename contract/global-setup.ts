@@ -1,4 +1,4 @@
-// Starts what the chosen target needs, through lib/runtime (containers or local processes), and hands
+// Starts what the chosen target needs, through harness/ (containers or local processes), and hands
 // the tests a ResolvedTarget through provide():
 //   sandbox  the reference sandbox (with its control port) behind a Prism validation proxy (no
 //            --errors, so negative tests see the sandbox's own answer)
@@ -11,7 +11,7 @@
 // CONTRACT_FAULTS=a,b starts the sandbox with those fault switches.
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startServices, type PrismServiceOptions, type Services } from '../harness/index.ts';
+import { chooseLauncher, stopAll, type Launcher, type PrismOptions, type RunningSandbox, type RunningService } from '../harness/index.ts';
 import { loadTargetDescription, resolveSecret, targetKindFromEnv, PROJECT_ROOT, type ResolvedTarget } from './support/target.ts';
 
 export function reportDir(): string {
@@ -27,7 +27,7 @@ const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 
  * busiest process. CORS is off so answers keep the target's own headers. CONTRACT_PRISM_ARGS
  * replaces these arguments (its `-v LEVEL`, if any, sets the log level).
  */
-export function prismTuning(mode: 'proxy' | 'mock', override = process.env.CONTRACT_PRISM_ARGS): Pick<PrismServiceOptions, 'logLevel' | 'extraArgs'> {
+export function prismTuning(mode: 'proxy' | 'mock', override = process.env.CONTRACT_PRISM_ARGS): Pick<PrismOptions, 'logLevel' | 'extraArgs'> {
   if (override === undefined) {
     // `prism mock` has no --validate-request flag (it always validates, to pick its answer).
     return { logLevel: 'warn', extraArgs: mode === 'proxy' ? ['--cors', 'false', '--validate-request', 'false'] : ['--cors', 'false'] };
@@ -37,7 +37,7 @@ export function prismTuning(mode: 'proxy' | 'mock', override = process.env.CONTR
   if (at === -1) return { logLevel: 'info', extraArgs: args };
   const level = args[at + 1];
   if (!level || !LOG_LEVELS.has(level)) throw new Error(`CONTRACT_PRISM_ARGS: ${args[at]} needs one of ${[...LOG_LEVELS].join(', ')}, got ${JSON.stringify(level ?? '')}`);
-  return { logLevel: level as PrismServiceOptions['logLevel'] & string, extraArgs: [...args.slice(0, at), ...args.slice(at + 2)] };
+  return { logLevel: level as PrismOptions['logLevel'] & string, extraArgs: [...args.slice(0, at), ...args.slice(at + 2)] };
 }
 
 export default async function setup(project: TestProject) {
@@ -56,25 +56,27 @@ export default async function setup(project: TestProject) {
   }
 
   // A remote target without the proxy needs nothing started.
-  let services: Services | undefined;
-  if (kind === 'sandbox') {
-    services = await startServices({
-      sandbox: { faults, controlPort: true },
-      ...(usePrismProxy ? { prism: { mode: 'proxy', ...prismTuning('proxy') } } : {}),
-      logDir,
-      secret: secretKey,
-    });
-  } else if (kind === 'mock') {
-    services = await startServices({ sandbox: false, prism: { mode: 'mock', ...prismTuning('mock') }, logDir, secret: secretKey });
-  } else if (usePrismProxy) {
-    services = await startServices({ sandbox: false, prism: { mode: 'proxy', upstream: remoteUrl!, ...prismTuning('proxy') }, logDir, secret: secretKey });
-  }
-  const teardown = async () => {
-    await services?.stop();
-  };
+  const prismMode = kind === 'mock' ? 'mock' : usePrismProxy ? 'proxy' : undefined;
+  let launcher: Launcher | undefined;
+  let sandbox: RunningSandbox | undefined;
+  let prismService: RunningService | undefined;
+  const teardown = () => stopAll([sandbox, prismService]);
 
   try {
-    const directUrl = kind === 'sandbox' ? services!.sandboxUrl! : kind === 'mock' ? services!.prismUrl! : remoteUrl!;
+    if (kind === 'sandbox' || prismMode) launcher = await chooseLauncher({ needs: { sandbox: kind === 'sandbox', prism: !!prismMode } });
+    if (kind === 'sandbox') {
+      sandbox = await launcher!.startSandbox({ faults, controlPort: true, logFile: path.join(logDir, 'sandbox.log'), secret: secretKey });
+    }
+    if (prismMode) {
+      prismService = await launcher!.startPrism({
+        mode: prismMode,
+        ...(prismMode === 'proxy' ? { upstream: sandbox?.url ?? remoteUrl! } : {}),
+        ...prismTuning(prismMode),
+        logFile: path.join(logDir, `prism-${prismMode}.log`),
+        secret: secretKey,
+      });
+    }
+    const directUrl = kind === 'sandbox' ? sandbox!.url : kind === 'mock' ? prismService!.url : remoteUrl!;
     const prism: ResolvedTarget['prism'] = kind === 'mock' ? 'mock' : usePrismProxy ? 'proxy' : 'none';
     const resolved: ResolvedTarget = {
       name: description.name,
@@ -84,16 +86,17 @@ export default async function setup(project: TestProject) {
       ...(description.clockToleranceSeconds !== undefined ? { clockToleranceSeconds: description.clockToleranceSeconds } : {}),
       capabilities: description.capabilities,
       fixtures: description.fixtures,
-      baseUrl: services?.baseUrl ?? directUrl,
+      baseUrl: prismService?.url ?? directUrl,
       directUrl,
-      ...(services?.controlUrl ? { controlUrl: services.controlUrl } : {}),
+      ...(sandbox?.controlUrl ? { controlUrl: sandbox.controlUrl } : {}),
       prism,
       secretKey,
       faults,
     };
     // For the conformance reporter (same process); no secret in it.
-    const runtime = services ? services.runtime : 'none (remote target, nothing started)';
-    process.env.CONTRACT_RUN_INFO = JSON.stringify({ target: description.name, kind, prism, faults, directUrl, runtime, images: services?.images ?? {} });
+    const runtime = launcher ? launcher.kind : 'none (remote target, nothing started)';
+    const images = launcher?.kind === 'container' ? launcher.images : {};
+    process.env.CONTRACT_RUN_INFO = JSON.stringify({ target: description.name, kind, prism, faults, directUrl, runtime, images });
     if (process.env.CONTRACT_QUIET_RUNTIME !== '1') console.log(`contract: target ${description.name} at ${directUrl} (Prism ${prism}; runtime ${runtime})`);
     project.provide('contract', resolved);
   } catch (error) {

@@ -7,7 +7,7 @@
 // (CI) it fails instead. Nothing is skipped silently.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { probeEngine, resolveRuntime } from '../harness/index.ts';
+import { chooseLauncher, probeEngine } from '../harness/index.ts';
 
 export interface Step {
   name: string;
@@ -78,7 +78,8 @@ export async function missingRequirement(requires: Step['requires'], env: NodeJS
     return probe.ok ? undefined : `${probe.reason} (${FIX.engine})`;
   }
   try {
-    await resolveRuntime('container', { sandbox: true, prism: true }, env);
+    // Every image `npm run docker:build` makes: the container steps use all three between them.
+    await chooseLauncher({ choice: 'container', needs: { sandbox: true, prism: true, loadRunner: true }, env });
     return undefined;
   } catch (error) {
     return `${(error as Error).message.replace(/^runtime container: /, '')} (${FIX.containers})`;

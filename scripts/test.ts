@@ -11,7 +11,7 @@ const steps: Step[] = [
   { name: 'gen:check', command: 'npm run --silent gen:check', hint: 'generated/ is stale: run `npm run gen` and commit generated/' },
   { name: 'spec:lint', command: 'npm run --silent spec:lint', hint: 'fix the spec under openapi/ (see the lint output above)' },
   { name: 'typecheck', command: 'npm run --silent typecheck' },
-  // Before the unit tests: lib/runtime's container tests use these images.
+  // Before the unit tests: the harness's container tests use these images.
   { name: 'docker:build', command: 'npm run --silent docker:build', requires: 'engine', hint: 'see the build output above; `npm run docker:build` again after fixing' },
   {
     name: 'test:unit',
