@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // own config in contract/vitest.config.ts, because they need a target started in global setup.
 export default defineConfig({
   test: {
-    include: ['{lib,sandbox,cli,scripts,spec,load,contract}/**/*.test.ts'],
+    include: ['{lib,harness,sandbox,cli,scripts,spec,load,contract}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.contract.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createVitest } from 'vitest/node';
-import { startServices, type Services } from '../lib/runtime/index.ts';
+import { chooseLauncher, stopAll, type RunningSandbox, type RunningService } from '../harness/index.ts';
 import { maskSecret } from '../lib/signing/index.ts';
 import type { PostPath } from '../lib/client/index.ts';
 import { OK_BODIES } from './support/bodies.ts';
@@ -134,7 +134,7 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
 
   const resolved = resolveFixtures(fixturesFile, { label: fixturesLabel, mainAccessKey: accessKey, faultFixtures: capabilities.faultFixtures, ...(file.roles ? { overrides: file.roles } : {}) });
   const reportDir = path.resolve(options.reportDir);
-  let services: Services | undefined;
+  const services: Array<RunningService | undefined> = [];
   const run: RunDescription = { target: file.name ?? kind, kind, url: remoteUrl ?? '', prism: usePrism ? 'proxy' : kind === 'mock' ? 'mock' : 'none', runtime: 'none', fixtures: fixturesLabel, faults: options.faults, ...(options.rules.length ? { rules: options.rules } : {}) };
   const finish = (report: Omit<ContractReport, 'generatedAt' | 'run' | 'wallTimeMs'>): number => {
     const full: ContractReport = { ...report, generatedAt: new Date().toISOString(), run, wallTimeMs: Date.now() - started };
@@ -145,22 +145,25 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
   };
 
   try {
-    if (kind === 'sandbox') {
-      services = await startServices({
-        ...(options.runtime ? { runtime: options.runtime } : {}),
-        sandbox: { faults: options.faults, controlPort: true, ...(options.fixtures ? { fixtures: fixturesPath } : {}) },
-        ...(usePrism ? { prism: { mode: 'proxy', logLevel: 'warn', extraArgs: ['--cors', 'false', '--validate-request', 'false'] } } : {}),
-        logDir: reportDir,
-        secret: secretKey,
-      });
-    } else if (kind === 'mock') {
-      services = await startServices({ ...(options.runtime ? { runtime: options.runtime } : {}), sandbox: false, prism: { mode: 'mock', logLevel: 'warn', extraArgs: ['--cors', 'false'] }, logDir: reportDir, secret: secretKey });
-    } else if (usePrism) {
-      services = await startServices({ ...(options.runtime ? { runtime: options.runtime } : {}), sandbox: false, prism: { mode: 'proxy', upstream: remoteUrl!, logLevel: 'warn', extraArgs: ['--cors', 'false', '--validate-request', 'false'] }, logDir: reportDir, secret: secretKey });
-    }
-    const directUrl = kind === 'sandbox' ? services!.sandboxUrl! : kind === 'mock' ? services!.prismUrl! : remoteUrl!;
+    // Where the local services run: chosen once (containers when an engine and current images are there).
+    let sandbox: RunningSandbox | undefined;
+    let prism: RunningService | undefined;
+    if (kind !== 'remote' || usePrism) {
+      const launcher = await chooseLauncher({ ...(options.runtime ? { choice: options.runtime } : {}), needs: { sandbox: kind === 'sandbox', prism: usePrism || kind === 'mock' }, notice: io.log });
+      run.runtime = launcher.kind === 'container' ? `container (${Object.values(launcher.images).join(', ')})` : 'process';
+      const logs = (name: string) => path.join(reportDir, `${name}.log`);
+      if (kind === 'sandbox') {
+        sandbox = await launcher.startSandbox({ faults: options.faults, controlPort: true, ...(options.fixtures ? { fixtures: fixturesPath } : {}), logFile: logs('sandbox'), secret: secretKey });
+        services.push(sandbox);
+      }
+      const upstream = sandbox?.url ?? remoteUrl;
+      if (kind === 'mock') prism = await launcher.startPrism({ mode: 'mock', logLevel: 'warn', extraArgs: ['--cors', 'false'], logFile: logs('prism-mock'), secret: secretKey });
+      else if (usePrism) prism = await launcher.startPrism({ mode: 'proxy', upstream: upstream!, logLevel: 'warn', extraArgs: ['--cors', 'false', '--validate-request', 'false'], logFile: logs('prism-proxy'), secret: secretKey });
+      services.push(prism);
+    } else run.runtime = 'none (remote target, nothing started)';
+    const directUrl = sandbox?.url ?? (kind === 'mock' ? prism!.url : remoteUrl!);
+    const controlUrl = sandbox?.controlUrl;
     run.url = directUrl;
-    run.runtime = services ? services.runtime : 'none (remote target)';
     io.log(`contract: target ${run.target} at ${directUrl} (Prism ${run.prism}; runtime ${run.runtime}${options.faults.length ? `; faults ${options.faults.join(', ')}` : ''})`);
 
     // Fail fast.
@@ -183,13 +186,13 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
     const target: ResolvedTarget = {
       name: run.target,
       kind,
-      baseUrl: services?.baseUrl ?? directUrl,
+      baseUrl: prism?.url ?? directUrl,
       directUrl,
-      ...(services?.controlUrl && capabilities.clockControl ? { controlUrl: services.controlUrl } : {}),
+      ...(controlUrl && capabilities.clockControl ? { controlUrl } : {}),
       prism: run.prism as ResolvedTarget['prism'],
       accessKey,
       secretKey,
-      capabilities: { ...capabilities, clockControl: capabilities.clockControl && Boolean(services?.controlUrl) },
+      capabilities: { ...capabilities, clockControl: capabilities.clockControl && Boolean(controlUrl) },
       fixtures: resolved.fixtures,
       fixturesLabel,
       missingOnTarget: Object.fromEntries(check.missing.map((m) => [m.role, m.reason])),
@@ -247,7 +250,7 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
       tests: raw.tests,
     });
   } finally {
-    await services?.stop();
+    await stopAll(services);
   }
 }
 

@@ -1,7 +1,7 @@
 # Prism (the pinned @stoplight/prism-cli from package-lock.json) bundled into one CommonJS file by
 # esbuild. Same command-line interface as the official stoplight/prism image (its entrypoint is the
-# prism CLI), so either image works with lib/runtime: pass `mock|proxy SPEC [UPSTREAM] -h H -p P`.
-# The spec is not baked in: lib/runtime copies the current generated/openapi.yaml into the container
+# prism CLI), so either image works with harness/: pass `mock|proxy SPEC [UPSTREAM] -h H -p P`.
+# The spec is not baked in: harness/ copies the current generated/openapi.yaml into the container
 # at start (/tmp/upgradelink/openapi.yaml). To run by hand:
 #   docker run --rm --network host -v "$PWD/generated:/spec:ro" upgradelink/prism:local mock /spec/openapi.yaml -h 127.0.0.1 -p 4010
 ARG NODE_RUNTIME_IMAGE=upgradelink/node-runtime:local

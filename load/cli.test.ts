@@ -12,7 +12,7 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   delete base.UPGRADELINK_BASE_URL;
   delete base.UPGRADELINK_ACCESS_KEY;
   delete base.UPGRADELINK_SECRET_KEY;
-  // The load logic is under test here, not where the sandbox runs (lib/runtime tests the container path).
+  // The load logic is under test here, not where the sandbox runs (harness/ and load/target.test.ts test the container path).
   base.UPGRADELINK_RUNTIME = 'process';
   const result = spawnSync(process.execPath, ['--import', 'tsx', script, '--out', out, ...args], {
     encoding: 'utf8',

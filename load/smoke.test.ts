@@ -11,7 +11,7 @@ function smoke(...args: string[]) {
   const out = mkdtempSync(join(tmpdir(), 'load-smoke-'));
   const env = { ...process.env };
   delete env.UPGRADELINK_BASE_URL;
-  // The load logic is under test here, not where the sandbox runs (lib/runtime tests the container path).
+  // The load logic is under test here, not where the sandbox runs (harness/ and load/target.test.ts test the container path).
   env.UPGRADELINK_RUNTIME = 'process';
   const run = spawnSync('npx', ['tsx', 'load/smoke.ts', '--duration', '1', '--connections', '4', '--out', out, ...args], {
     encoding: 'utf8',

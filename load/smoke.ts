@@ -27,7 +27,7 @@ import { runReplay, type ReplayPlan } from './replay.ts';
 import type { ScenarioResult } from './report.ts';
 import { runThroughput, type ThroughputPlan } from './throughput.ts';
 import { assertSafe, LoadUsageError, openTarget, probe, type Target } from './target.ts';
-import { runLoadRunner } from '../lib/runtime/index.ts';
+import { chooseLauncher } from '../harness/index.ts';
 
 export const SMOKE_SCENARIOS = ['journey', 'throughput', 'replay', 'ratelimit'] as const;
 type SmokeScenario = (typeof SMOKE_SCENARIOS)[number];
@@ -160,7 +160,9 @@ async function inRunnerContainer(target: Target, values: Record<string, string |
   console.log(`load:smoke: ${wanted.join(', ')} against ${target.label}, generated from a runner container`);
   let result;
   try {
-    result = await runLoadRunner({
+    // Its own choice, always containers: the sandbox may run elsewhere (--runtime process).
+    const launcher = await chooseLauncher({ choice: 'container', needs: { loadRunner: true } });
+    result = await launcher.runLoadRunner({
       args,
       out: str('out')!,
       env,
@@ -169,7 +171,7 @@ async function inRunnerContainer(target: Target, values: Record<string, string |
       onOutput: (text) => process.stdout.write(text),
     });
   } catch (error) {
-    throw new LoadUsageError(`--runner container: ${(error as Error).message.replace(/^runner container: /, '')}; or use --runner process`);
+    throw new LoadUsageError(`--runner container: ${(error as Error).message.replace(/^runtime container: /, '')}; or use --runner process`);
   }
   console.log(`load:smoke: runner container ${result.image} exited ${result.exitCode}; its reports (/app/reports above) are in ${str('out')}/`);
   if (result.exitCode > 1) throw new Error(`the runner container exited ${result.exitCode}; see ${str('out')}/load-runner.log`);

@@ -1,7 +1,8 @@
 // Where load goes: the embedded sandbox (default) or UPGRADELINK_BASE_URL, with the credentials,
 // the safety check (load/safety.ts) and a fail-fast probe shared by every scenario.
 import { sendRaw } from '../lib/client/raw.ts';
-import { fallbackNotice, parseRuntime, resolveRuntime, startServices, type RuntimeChoice } from '../lib/runtime/index.ts';
+import path from 'node:path';
+import { chooseLauncher, parseRuntime, type RuntimeChoice } from '../harness/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
 
@@ -100,28 +101,34 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
   if (!baseUrl) {
     if (request.controlUrl) throw new LoadUsageError('--control-url applies to a sandbox given with --base-url');
     const choice = runtimeChoice(request);
-    let decision;
+    let launcher;
     try {
-      decision = await resolveRuntime(choice, { sandbox: true, prism: false });
+      launcher = await chooseLauncher({ choice, needs: { sandbox: true } });
     } catch (error) {
       throw new LoadUsageError(`--runtime ${choice}: ${(error as Error).message.replace(/^runtime container: /, '')}; or use --runtime process`);
     }
-    if (decision.runtime === 'container') {
-      const services = await startServices({ decision, sandbox: { faults, controlPort: true }, secret: SANDBOX_SECRET_KEY, ...(request.logDir ? { logDir: request.logDir } : {}) });
+    if (launcher.kind === 'container') {
+      const sandbox = await launcher.startSandbox({
+        faults,
+        controlPort: true,
+        secret: SANDBOX_SECRET_KEY,
+        ...(request.logDir ? { logFile: path.join(request.logDir, 'sandbox.log') } : {}),
+      });
       return {
-        baseUrl: services.sandboxUrl!,
+        baseUrl: sandbox.url,
         accessKey: SANDBOX_ACCESS_KEY,
         secretKey: SANDBOX_SECRET_KEY,
-        label: `sandbox container ${services.images?.sandbox ?? ''} at ${services.sandboxUrl}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
+        label: `sandbox container ${launcher.images.sandbox} at ${sandbox.url}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
         embedded: true,
         loopback: true,
         runtime: 'container',
-        controlUrl: services.controlUrl!,
-        clock: controlClock(services.controlUrl!),
-        close: () => services.stop(),
+        controlUrl: sandbox.controlUrl!,
+        clock: controlClock(sandbox.controlUrl!),
+        close: () => sandbox.stop(),
       };
     }
-    if (decision.reason) console.error(fallbackNotice(decision.reason));
+    // The process launcher's sandbox would be a child process: here it runs inside this one instead,
+    // its clock driven directly.
     const { startSandbox } = await import('../sandbox/index.ts');
     const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, fixtures: SANDBOX_FIXTURES, faults, ...(request.controlListener ? { controlPort: 0 } : {}) });
     return {

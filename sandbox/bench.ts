@@ -1,6 +1,6 @@
 // npm run bench:sandbox — signed upgrade requests at the sandbox and at a Prism mock of the same spec,
 // in one run, on loopback, ~5 s each. Writes reports/bench-sandbox.json and prints one line.
-// Both servers run as local child processes (lib/runtime, logs in reports/bench-sandbox/), one at a
+// Both servers run as local child processes (harness/, logs in reports/bench-sandbox/), one at a
 // time, so neither shares CPU time with the other; the load generator (this process) signs every
 // request in setupRequest.
 
@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { startServices, type Services } from '../lib/runtime/index.ts';
+import { chooseLauncher, stopAll, type RunningService } from '../harness/index.ts';
 
 interface CannonResult {
   requests: { average: number; total: number };
@@ -64,11 +64,12 @@ async function drive(url: string, durationSeconds = DURATION_SECONDS): Promise<F
 async function main(): Promise<void> {
   mkdirSync(REPORTS, { recursive: true });
   const logDir = `${REPORTS}/bench-sandbox`;
-  const running: Services[] = [];
+  const running: RunningService[] = [];
+  const launcher = await chooseLauncher({ choice: 'process', needs: { sandbox: true, prism: true } });
   try {
-    const sandbox = await startServices({ runtime: 'process', logDir, sandbox: {} });
+    const sandbox = await launcher.startSandbox({ logFile: `${logDir}/sandbox.log` });
     running.push(sandbox);
-    const sandboxUrl = sandbox.sandboxUrl!;
+    const sandboxUrl = sandbox.url;
 
     // Sandbox first, alone: Prism's start-up is CPU-heavy and must not overlap the measurement.
     await drive(sandboxUrl, 1); // warm-up
@@ -76,9 +77,9 @@ async function main(): Promise<void> {
     await sandbox.stop();
 
     // Prism at its default log level, as a team would run the mock.
-    const prism = await startServices({ runtime: 'process', logDir, sandbox: false, prism: { mode: 'mock' }, startupTimeoutMs: 60_000 });
+    const prism = await launcher.startPrism({ mode: 'mock', logFile: `${logDir}/prism-mock.log`, timeoutMs: 60_000 });
     running.push(prism);
-    const prismUrl = prism.prismUrl!;
+    const prismUrl = prism.url;
     await drive(prismUrl, 1); // warm-up
     const prismFigures = await drive(prismUrl);
 
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     );
     process.exitCode = ok ? 0 : 1;
   } finally {
-    await Promise.all(running.map((services) => services.stop()));
+    await stopAll(running);
   }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the container images lib/runtime starts, locally and without any registry:
+# Builds the container images harness/ starts, locally and without any registry:
 #   upgradelink/node-runtime:local  FROM scratch: the host's node binary + its shared libraries + loader
 #   upgradelink/sandbox:local       the sandbox bundled by esbuild + spec + fixtures
 #   upgradelink/prism:local         the pinned @stoplight/prism-cli bundled by esbuild
@@ -50,7 +50,7 @@ build() { # build TAG DOCKERFILE CONTEXT [--build-arg ...]
 }
 
 # What an image was built from: its bundle's own inputs (from esbuild's metafile; not node_modules:
-# package-lock.json stands for those) and the data files. Sets $files and $hash; lib/runtime re-hashes
+# package-lock.json stands for those) and the data files. Sets $files and $hash; harness/ re-hashes
 # the same list (label org.upgradelink.source-files) to spot a stale image.
 source_labels() { # source_labels METAFILE DATA_FILE...
   local meta=$1

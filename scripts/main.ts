@@ -4,8 +4,8 @@ import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { runSteps, type Step } from './steps.ts';
 
 const steps: Step[] = [
-  { name: 'test:contract', command: 'npm run --silent test:contract', hint: 'see reports/contract-report.md for each failing rule' },
-  { name: 'load:smoke', command: 'npm run --silent load:smoke', hint: 'see reports/load-smoke.md' },
+  { name: 'test:contract', command: 'node --import tsx scripts/contract.ts', hint: 'see reports/contract-report.md for each failing rule' },
+  { name: 'load:smoke', command: 'node --import tsx load/smoke.ts', hint: 'see reports/load-smoke.md' },
 ];
 
 const results = await runSteps('main', steps, { keepGoing: true });

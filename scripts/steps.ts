@@ -7,7 +7,9 @@
 // (CI) it fails instead. Nothing is skipped silently.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { probeEngine, resolveRuntime } from '../lib/runtime/index.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chooseLauncher, probeEngine } from '../harness/index.ts';
 
 export interface Step {
   name: string;
@@ -36,9 +38,12 @@ export interface TestCounts {
   skipped: number;
 }
 
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '.bin');
+
+/** Runs a shell command as `npm run` would: node_modules/.bin first on PATH. */
 function run(command: string, env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, { shell: true, stdio: 'inherit', env: { ...env, REDOCLY_TELEMETRY: 'off' } });
+    const child = spawn(command, { shell: true, stdio: 'inherit', env: { ...env, PATH: `${BIN}${path.delimiter}${env.PATH ?? ''}`, REDOCLY_TELEMETRY: 'off' } });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child.on('error', () => resolve(127));
   });
@@ -78,7 +83,8 @@ export async function missingRequirement(requires: Step['requires'], env: NodeJS
     return probe.ok ? undefined : `${probe.reason} (${FIX.engine})`;
   }
   try {
-    await resolveRuntime('container', { sandbox: true, prism: true }, env);
+    // Every image `npm run docker:build` makes: the container steps use all three between them.
+    await chooseLauncher({ choice: 'container', needs: { sandbox: true, prism: true, loadRunner: true }, env });
     return undefined;
   } catch (error) {
     return `${(error as Error).message.replace(/^runtime container: /, '')} (${FIX.containers})`;

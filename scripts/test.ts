@@ -3,40 +3,42 @@
 // (sandbox and Prism images, testcontainers) when a Docker engine answers. Without an engine the
 // container steps are reported as NOT RUN with the command that enables them; CI sets
 // UPGRADELINK_REQUIRE_CONTAINERS=1 so that they fail instead.
+// Steps call what the npm script would (node_modules/.bin is on PATH: steps.ts), without npm and tsx's
+// own launcher in between; only `typecheck`, which composes two commands, goes through npm.
 import { rmSync } from 'node:fs';
 import { runSteps, sumCounts, type Step } from './steps.ts';
 
 const steps: Step[] = [
   { name: 'setup', command: 'bash scripts/setup.sh', hint: 'system packages are missing: run `bash scripts/setup.sh` as root' },
-  { name: 'gen:check', command: 'npm run --silent gen:check', hint: 'generated/ is stale: run `npm run gen` and commit generated/' },
-  { name: 'spec:lint', command: 'npm run --silent spec:lint', hint: 'fix the spec under openapi/ (see the lint output above)' },
+  { name: 'gen:check', command: 'node scripts/gen-check.mjs', hint: 'generated/ is stale: run `npm run gen` and commit generated/' },
+  { name: 'spec:lint', command: 'redocly lint', hint: 'fix the spec under openapi/ (see the lint output above)' },
   { name: 'typecheck', command: 'npm run --silent typecheck' },
-  // Before the unit tests: lib/runtime's container tests use these images.
-  { name: 'docker:build', command: 'npm run --silent docker:build', requires: 'engine', hint: 'see the build output above; `npm run docker:build` again after fixing' },
+  // Before the unit tests: the harness's container tests use these images.
+  { name: 'docker:build', command: 'bash scripts/build-images.sh', requires: 'engine', hint: 'see the build output above; `npm run docker:build` again after fixing' },
   {
     name: 'test:unit',
-    command: 'npx vitest run --reporter=default --reporter=json --outputFile.json=reports/unit-results.json',
+    command: 'vitest run --reporter=default --reporter=json --outputFile.json=reports/unit-results.json',
     results: 'reports/unit-results.json',
   },
   {
     name: 'test:contract (process)',
-    command: 'npm run --silent test:contract -- --runtime process',
+    command: 'node --import tsx scripts/contract.ts --runtime process',
     results: 'reports/contract-results.json',
     hint: 'see reports/contract-report.md for each failing rule',
   },
   {
     name: 'test:contract (container)',
-    command: 'CONTRACT_REPORT_DIR=reports/container npm run --silent test:contract -- --runtime container',
+    command: 'CONTRACT_REPORT_DIR=reports/container node --import tsx scripts/contract.ts --runtime container',
     results: 'reports/container/contract-results.json',
     requires: 'containers',
     hint: 'see reports/container/contract-report.md and the service logs beside it',
   },
-  { name: 'test:mutants', command: 'npm run --silent test:mutants', hint: 'a sandbox fault survived: a contract test is missing (reports/mutants.md)' },
-  { name: 'load:smoke (process)', command: 'npm run --silent load:smoke -- --runtime process', hint: 'see reports/load-smoke.md' },
+  { name: 'test:mutants', command: 'node --import tsx scripts/mutants.ts', hint: 'a sandbox fault survived: a contract test is missing (reports/mutants.md)' },
+  { name: 'load:smoke (process)', command: 'node --import tsx load/smoke.ts --runtime process', hint: 'see reports/load-smoke.md' },
   {
     name: 'load:smoke (container)',
     // The sandbox and the load generator (the load-runner image) both as containers.
-    command: 'npm run --silent load:smoke -- --runtime container --runner container --out reports/container',
+    command: 'node --import tsx load/smoke.ts --runtime container --runner container --out reports/container',
     requires: 'containers',
     hint: 'see reports/container/load-smoke.md and reports/container/sandbox.log',
   },

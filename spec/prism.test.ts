@@ -1,21 +1,18 @@
 // The bundle works as a Prism mock: `prism mock generated/openapi.yaml` starts (loopback only)
 // and answers a signed-looking POST /v1/apk/upgrade with the code-200 example, which conforms to
 // the spec. Prism's log goes to reports/prism-mock.log.
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServices, type Services } from '../lib/runtime/index.ts';
+import { chooseLauncher, type RunningService } from '../harness/index.ts';
 import { formatErrors, responseSchemaPointer, specValidators } from '../lib/spec/index.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-let prism: Services | undefined;
+let prism: RunningService | undefined;
 let baseUrl = '';
 
 beforeAll(async () => {
-  // A local process: this checks the bundle, not where Prism runs (lib/runtime tests the container path).
-  prism = await startServices({ runtime: 'process', sandbox: false, prism: { mode: 'mock' }, logDir: join(ROOT, 'reports'), startupTimeoutMs: 45_000 });
-  baseUrl = prism.prismUrl!;
+  // A local process: this checks the bundle, not where Prism runs (harness/ tests the container path).
+  const launcher = await chooseLauncher({ choice: 'process', needs: { prism: true } });
+  prism = await launcher.startPrism({ mode: 'mock', timeoutMs: 45_000 });
+  baseUrl = prism.url;
 }, 60_000);
 
 afterAll(async () => {

@@ -1,18 +1,23 @@
-// Local child processes: the sandbox through tsx, Prism through the installed prism-cli.
+// The process launcher: the sandbox through tsx, Prism through the installed prism-cli, as child
+// processes of this one, ready on a line of their output (or their port).
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ProcessLauncher } from './index.ts';
+import { openServiceLog } from './logs.ts';
+import {
+  hostSpecFile,
+  logFileFor,
+  prismCommand,
+  PROJECT_ROOT,
+  requestedControlPort,
+  SANDBOX_READY,
+  sandboxArgs,
+  type Readiness,
+} from './services.ts';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const PRISM_CLI = path.join(PROJECT_ROOT, 'node_modules', '@stoplight', 'prism-cli', 'dist', 'index.js');
-
-export interface RunningService {
-  /** The ready line's regex match. */
-  match: RegExpMatchArray;
-  stop(): Promise<void>;
-}
+const PRISM_CLI = path.join(PROJECT_ROOT, 'node_modules', '@stoplight', 'prism-cli', 'dist', 'index.js');
+const TIMEOUT_MS = 30_000;
 
 /** A free loopback TCP port (bound and released; the caller binds it again right away). */
 export function freePort(): Promise<number> {
@@ -26,13 +31,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-/**
- * When a service counts as ready: a line of its output matching the regex, or its loopback port
- * accepting connections (for a service started at a log level that prints no ready line, such as
- * Prism at `-v warn`).
- */
-export type Readiness = RegExp | { port: number };
 
 /** Polls 127.0.0.1:port every 50 ms until it accepts a connection, `gone()` is true or the deadline passes. */
 export async function waitForPort(port: number, deadline: number, gone: () => string | undefined): Promise<void> {
@@ -52,22 +50,27 @@ export async function waitForPort(port: number, deadline: number, gone: () => st
   }
 }
 
-export interface ProcessSpec {
+interface ProcessSpec {
   name: string;
   /** Arguments after the node binary. */
   args: string[];
   ready: Readiness;
   logFile: string;
   timeoutMs: number;
-  mask?: (text: string) => string;
+  secret?: string | undefined;
+}
+
+interface StartedProcess {
+  /** The ready line's match (for a port wait: just the URL). */
+  match: RegExpMatchArray;
+  stop(): Promise<void>;
 }
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-export function startNodeProcess(spec: ProcessSpec): Promise<RunningService> {
-  mkdirSync(path.dirname(spec.logFile), { recursive: true });
-  const log = createWriteStream(spec.logFile);
+function startNodeProcess(spec: ProcessSpec): Promise<StartedProcess> {
+  const log = openServiceLog(spec.logFile, spec.secret);
   const child = spawn(process.execPath, spec.args, {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +80,7 @@ export function startNodeProcess(spec: ProcessSpec): Promise<RunningService> {
   const stop = () =>
     (stopping ??= new Promise<void>((resolve) => {
       const done = () => {
-        log.end();
+        log.close();
         resolve();
       };
       if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -90,12 +93,11 @@ export function startNodeProcess(spec: ProcessSpec): Promise<RunningService> {
     }));
   return new Promise((resolve, reject) => {
     let settled = false;
-    let tail = '';
     const fail = (message: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void stop().then(() => reject(new Error(`${message}; log ${spec.logFile}\n${tail.slice(-1500)}`)));
+      void stop().then(() => reject(new Error(`${message}; log ${spec.logFile}\n${log.tail().slice(-1500)}`)));
     };
     const timer = setTimeout(() => fail(`${spec.name} (process) not ready within ${spec.timeoutMs} ms`), spec.timeoutMs);
     const ready = spec.ready;
@@ -111,11 +113,9 @@ export function startNodeProcess(spec: ProcessSpec): Promise<RunningService> {
       );
     }
     const onData = (chunk: Buffer) => {
-      const text = spec.mask ? spec.mask(chunk.toString('utf8')) : chunk.toString('utf8');
-      log.write(text);
-      tail = (tail + text).slice(-4000);
+      log.write(chunk);
       if (settled || !(ready instanceof RegExp)) return;
-      const match = tail.replace(ANSI, '').match(ready);
+      const match = log.tail().replace(ANSI, '').match(ready);
       if (match) {
         settled = true;
         clearTimeout(timer);
@@ -127,4 +127,53 @@ export function startNodeProcess(spec: ProcessSpec): Promise<RunningService> {
     child.once('error', (error) => fail(`${spec.name} (process) could not start: ${error.message}`));
     child.once('exit', (code, signal) => fail(`${spec.name} (process) exited (${signal ?? code}) before it was ready`));
   });
+}
+
+function urlOf(match: RegExpMatchArray, group: number): string | undefined {
+  return match[group]?.replace(/\/$/, '');
+}
+
+export function processLauncher(fallbackReason?: string): ProcessLauncher {
+  return {
+    kind: 'process',
+    ...(fallbackReason ? { fallbackReason } : {}),
+
+    async startSandbox(options) {
+      // Port 0 is fine here: the ready line says which ports the sandbox picked.
+      const args = sandboxArgs(options, {
+        port: options.port ?? 0,
+        controlPort: requestedControlPort(options),
+        fixtures: options.fixtures && path.resolve(options.fixtures),
+      });
+      const started = await startNodeProcess({
+        name: 'sandbox',
+        args: ['--import', 'tsx', 'sandbox/main.ts', ...args],
+        ready: SANDBOX_READY,
+        logFile: logFileFor('sandbox', options.logFile),
+        timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
+        secret: options.secret,
+      });
+      const url = urlOf(started.match, 1);
+      const controlUrl = urlOf(started.match, 2);
+      if (!url) {
+        await started.stop();
+        throw new Error(`sandbox: ready line without a URL: ${started.match[0]}`);
+      }
+      return { url, ...(controlUrl ? { controlUrl } : {}), stop: started.stop };
+    },
+
+    async startPrism(options) {
+      const port = options.port || (await freePort());
+      const { args, ready } = prismCommand(options, { spec: hostSpecFile(options), port });
+      const started = await startNodeProcess({
+        name: `prism ${options.mode}`,
+        args: [PRISM_CLI, ...args],
+        ready,
+        logFile: logFileFor(`prism-${options.mode}`, options.logFile),
+        timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
+        secret: options.secret,
+      });
+      return { url: `http://127.0.0.1:${port}`, stop: started.stop };
+    },
+  };
 }
