@@ -6,7 +6,7 @@
 // capability): they exist to reach 500001/500002 and are never seeded into staging.
 import { readFileSync } from 'node:fs';
 import type { AccessKeyFixture, AppFixture, SandboxFixtures } from '../sandbox/fixtures.ts';
-import { FAMILIES, OPERATIONS, type Family } from '../lib/spec/index.ts';
+import { FAMILIES, OPERATIONS, type Family } from '../generated/operations.ts';
 
 /** A role that is not available, and why (shown as the skip reason). */
 export interface MissingRole {

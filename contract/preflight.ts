@@ -5,7 +5,7 @@
 // naming the URL, within seconds rather than after a thousand failures.
 import net from 'node:net';
 import { sendRaw, signedHeaders, type RawResponse } from '../lib/client/raw.ts';
-import { Code, CODES, type Family } from '../lib/spec/index.ts';
+import { Code, CODES, type Family } from '../generated/operations.ts';
 import type { SemverApp } from './fixtures.ts';
 
 export const CONNECT_TIMEOUT_MS = 3_000;

@@ -8,7 +8,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createVitest } from 'vitest/node';
 import { chooseLauncher, stopAll, type RunningSandbox, type RunningService } from '../harness/index.ts';
 import { maskSecret } from '../lib/signing/index.ts';
 import type { PostPath } from '../lib/client/index.ts';
@@ -144,7 +143,20 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
     return full.exitCode;
   };
 
+  // Fail fast: a remote target is checked before anything is started for it; the local targets once up.
+  const happyPath = (['/v1/apk/upgrade', '/v1/file/upgrade'] as PostPath[]).map((p) => ({ path: p, body: OK_BODIES[p](resolved.fixtures) })).find((h) => !isMissing(h.body));
+  const semver = { ...(isMissing(resolved.fixtures.semver.tauri) ? {} : { tauri: resolved.fixtures.semver.tauri }), ...(isMissing(resolved.fixtures.semver.electron) ? {} : { electron: resolved.fixtures.semver.electron }) };
+  const preflightOf = (url: string) =>
+    preflight({ url, accessKey, secretKey, credentialsKnownGood: kind !== 'remote' }, kind === 'mock' ? undefined : happyPath, kind === 'mock' ? [] : resolved.apps, semver, io.log);
+  const notJudged = (url: string, reason: string) => {
+    io.error(`contract: cannot judge ${url}: ${reason}`);
+    return finish({ judged: false, reason, failOn: options.failOn, exitCode: 2, totals: { tests: 0, passed: 0, failed: 0, blocked: 0, skipped: 0, errors: 0 }, result: { findings: [], errors: [], rules: [], blockedTests: 0 }, tests: [] });
+  };
+
   try {
+    let check = kind === 'remote' ? await preflightOf(remoteUrl!) : undefined;
+    if (check && !check.ok) return notJudged(remoteUrl!, check.reason);
+
     // Where the local services run: chosen once (containers when an engine and current images are there).
     let sandbox: RunningSandbox | undefined;
     let prism: RunningService | undefined;
@@ -165,21 +177,8 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
     const controlUrl = sandbox?.controlUrl;
     run.url = directUrl;
     io.log(`contract: target ${run.target} at ${directUrl} (Prism ${run.prism}; runtime ${run.runtime}${options.faults.length ? `; faults ${options.faults.join(', ')}` : ''})`);
-
-    // Fail fast.
-    const happyPath = (['/v1/apk/upgrade', '/v1/file/upgrade'] as PostPath[]).map((p) => ({ path: p, body: OK_BODIES[p](resolved.fixtures) })).find((h) => !isMissing(h.body));
-    const semver = { ...(isMissing(resolved.fixtures.semver.tauri) ? {} : { tauri: resolved.fixtures.semver.tauri }), ...(isMissing(resolved.fixtures.semver.electron) ? {} : { electron: resolved.fixtures.semver.electron }) };
-    const check = await preflight(
-      { url: directUrl, accessKey, secretKey, credentialsKnownGood: kind !== 'remote' },
-      kind === 'mock' ? undefined : happyPath,
-      kind === 'mock' ? [] : resolved.apps,
-      semver,
-      io.log,
-    );
-    if (!check.ok) {
-      io.error(`contract: cannot judge ${directUrl}: ${check.reason}`);
-      return finish({ judged: false, reason: check.reason, failOn: options.failOn, exitCode: 2, totals: { tests: 0, passed: 0, failed: 0, blocked: 0, skipped: 0, errors: 0 }, result: { findings: [], errors: [], rules: [], blockedTests: 0 }, tests: [] });
-    }
+    check ??= await preflightOf(directUrl);
+    if (!check.ok) return notJudged(directUrl, check.reason);
     for (const note of check.notes) io.log(`contract: ${note}`);
     for (const m of check.missing) markMissing(resolved.fixtures, m.role, m.reason);
 
@@ -206,6 +205,8 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
     };
 
     const reporter = new ContractReporter(options.verbose ? undefined : io.log);
+    // Loaded only now: the preflight above answers in milliseconds without it.
+    const { createVitest } = await import('vitest/node');
     const vitest = await createVitest('test', {
       config: CONFIG,
       watch: false,
