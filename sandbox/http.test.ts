@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeSigner } from '../lib/signing/node.ts';
-import { Code } from './codes.ts';
+import { Code } from '../lib/spec/index.ts';
 import { DEFAULT_FIXTURES_PATH, type SandboxFixtures } from './fixtures.ts';
 import { startSandbox, type SandboxHandle } from './index.ts';
 import { MAIN_KEY, T0, freshNonce } from './testing.ts';
@@ -151,6 +151,12 @@ describe('cli', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('no-such-fault');
     expect(bad.stderr).toContain('--list-faults');
+  });
+
+  it('cli > conflicting faults exit 2 naming both', async () => {
+    const bad = await runCli(['--fault', 'upgrade-data-null', '--fault', 'upgrade-type-always-prompt']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/upgrade-data-null.*upgrade-type-always-prompt/);
   });
 
   it('cli > prints one listening line, with the control URL, and exits 0 on SIGTERM', async () => {

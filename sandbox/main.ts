@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { FixtureError } from './fixtures.ts';
-import { UnknownFaultError, listFaults } from './faults.ts';
+import { FaultError, listFaults } from './faults.ts';
 import { SpecError } from './spec.ts';
 import { startSandbox } from './index.ts';
 
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       spec: values.spec ?? env.SANDBOX_SPEC ?? undefined,
     });
   } catch (error) {
-    if (error instanceof UnknownFaultError || error instanceof FixtureError || error instanceof SpecError) configError(error.message);
+    if (error instanceof FaultError || error instanceof FixtureError || error instanceof SpecError) configError(error.message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') configError(`${(error as Error).message}; pick another --port (0 picks a free one)`);
     configError(`cannot start: ${(error as Error).message}`);
   }

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FAULTS, FAULT_NAMES } from '../sandbox/faults.ts';
+import { FAULT_NAMES, faultByName, isFaultName } from '../sandbox/faults.ts';
 import type { ContractResults } from '../contract/reporters/conformance.ts';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -81,7 +81,7 @@ function outcomeOf(run: RunOutcome): FaultOutcome {
   for (const t of failed) byFamily[t.family] = (byFamily[t.family] ?? 0) + 1;
   const outcome: FaultOutcome = {
     name: run.name,
-    description: FAULTS[run.name as keyof typeof FAULTS] ?? '',
+    description: faultByName(run.name)?.description ?? '',
     // A run that could not start (no results) proves nothing about the tests.
     killed: failed.length > 0,
     failedTests: failed.map((t) => t.fullName),
@@ -118,7 +118,7 @@ function renderMarkdown(baseline: RunOutcome, outcomes: FaultOutcome[], families
 async function main(): Promise<number> {
   const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const names = only.length > 0 ? only : [...FAULT_NAMES];
-  for (const n of names) if (!(n in FAULTS)) throw new Error(`unknown fault ${n}`);
+  for (const n of names) if (!isFaultName(n)) throw new Error(`unknown fault ${n}`);
   mkdirSync(runsDir, { recursive: true });
   const started = performance.now();
 
