@@ -8,7 +8,7 @@ import type { SandboxClock } from './clock.ts';
 import type { FixtureIndex } from './fixtures.ts';
 import type { NonceStore } from './nonces.ts';
 import type { Outcome, Rejection } from './outcome.ts';
-import type { StageName, Stages } from './pipeline.ts';
+import type { CheckName, StageName, Stages } from './pipeline.ts';
 import type { SignedOperation } from './spec.ts';
 
 export type BodyRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: 'too-large' | 'aborted' };
@@ -85,4 +85,6 @@ export interface Exchange {
   outcome: Outcome | undefined;
   /** Close the connection after answering. */
   close: boolean;
+  /** Checks a previous check waived for this request (none in the reference pipeline). */
+  skipping: ReadonlySet<CheckName> | null;
 }

@@ -4,16 +4,19 @@
 import { describe, expect, it } from 'vitest';
 import { isRuleId } from '../contract/rules.ts';
 import { Code } from '../lib/spec/index.ts';
-import { FAULTS, FAULT_NAMES, listFaults, parseFaults, tableWith, type Fault } from './faults.ts';
+import { FAULTS, FAULT_NAMES, listFaults, listFaultsJson, parseFaults, tableWith, type Fault } from './faults.ts';
 import { REFERENCE_TABLE, STAGES, type Pipeline } from './pipeline.ts';
 import { T0, exchange, freshNonce, send, testPipeline, type Call, type Reply } from './testing.ts';
 
 type Observe = (p: Pipeline) => Promise<unknown>;
 
 const apk = (extra: object = {}) => ({ apkKey: 'apk-basic', versionCode: 1, ...extra });
+const report = (extra: object = {}) => ({ eventType: 'app_upgrade_download', timestamp: '2025-02-17T02:34:55Z', appKey: 'apk-basic', ...extra });
+const UNSIGNED = { 'X-Timestamp': undefined, 'X-Nonce': undefined, 'X-AccessKey': undefined, 'X-Signature': undefined };
 const codeOf = (call: Call): Observe => async (p) => (await send(p, call)).code;
 const dataOf = (call: Call, pick: (r: Reply) => unknown): Observe => async (p) => pick(await send(p, call));
 const field = (name: string) => (r: Reply) => (r.data as Record<string, unknown> | null)?.[name];
+const raw = (call: Call, pick: (a: { status: number; code: number; contentType: string; body: string }) => unknown): Observe => async (p) => pick(await p.handle(exchange(call)));
 const stamp = (offsetMs: number) => new Date(T0 + offsetMs).toISOString().replace('.000Z', 'Z');
 const sequence = (calls: Call[]): Observe => async (p) => {
   const codes: number[] = [];
@@ -126,6 +129,175 @@ const SCENARIOS: Record<string, { observe: Observe; rule: unknown; broken: unkno
     broken: Code.RESOURCE_NOT_FOUND,
   },
 
+  'demand-undocumented-field': { observe: codeOf({ body: apk() }), rule: Code.OK, broken: Code.MISSING_PARAMETER },
+  'unsigned-requests-trusted': {
+    observe: sequence([{ body: apk(), headers: UNSIGNED }, { body: apk(), headers: { 'X-Signature': undefined } }]),
+    rule: [Code.INVALID_HEADER, Code.INVALID_HEADER],
+    broken: [Code.OK, Code.INVALID_HEADER],
+  },
+  'missing-header-401001': {
+    observe: sequence([{ body: apk(), headers: { 'X-Nonce': undefined } }, { body: apk(), headers: { 'X-AccessKey': '' } }, { body: apk(), nonce: 'short' }]),
+    rule: [Code.INVALID_HEADER, Code.INVALID_HEADER, Code.INVALID_HEADER],
+    broken: [Code.AUTH_FAILED, Code.AUTH_FAILED, Code.INVALID_HEADER],
+  },
+  'debug-header-bypass': {
+    observe: sequence([{ body: apk(), headers: { ...UNSIGNED, 'x-DEBUG': '1' } }, { body: apk(), secretKey: 'forged', headers: { 'X-Debug': '' } }]),
+    rule: [Code.INVALID_HEADER, Code.SIGNATURE_FAILED],
+    broken: [Code.OK, Code.OK],
+  },
+  'one-secret-for-all-keys': {
+    observe: codeOf({ body: apk(), accessKey: 'ak-sandbox-0002', secretKey: 'test-secret-DO-NOT-USE-0001' }),
+    rule: Code.SIGNATURE_FAILED,
+    broken: Code.OK,
+  },
+  'empty-body-without-part': { observe: codeOf({ body: '' }), rule: Code.INVALID_BODY, broken: Code.SIGNATURE_FAILED },
+  'url-not-decoded': {
+    observe: sequence([{ target: '/v1/apk/upgrade?q=a+b', body: apk() }, { target: '/v1/apk/upgrade?q=a%20b', body: apk() }]),
+    rule: [Code.OK, Code.OK],
+    broken: [Code.SIGNATURE_FAILED, Code.SIGNATURE_FAILED],
+  },
+  'trailing-amp-kept': { observe: codeOf({ target: '/v1/apk/upgrade?a=1&&', body: apk() }), rule: Code.OK, broken: Code.SIGNATURE_FAILED },
+  'slash-insensitive-signature': {
+    observe: sequence([{ path: '/v1/apk/upgrade/', signedTarget: '/v1/apk/upgrade', body: apk() }, { path: '/v1/apk/upgrade/', body: apk() }]),
+    rule: [Code.SIGNATURE_FAILED, Code.OK],
+    broken: [Code.OK, Code.SIGNATURE_FAILED],
+  },
+  'body-reserialised': { observe: codeOf({ body: '{"apkKey": "apk-basic", "versionCode": 1}' }), rule: Code.OK, broken: Code.SIGNATURE_FAILED },
+  'timestamp-any-format': {
+    observe: sequence([{ body: apk(), timestamp: String(T0 / 1000) }, { body: apk(), timestamp: 'Mon, 17 Feb 2025 02:34:55 GMT' }, { body: apk(), timestamp: '1739000000' }]),
+    rule: [Code.INVALID_HEADER, Code.INVALID_HEADER, Code.INVALID_HEADER],
+    broken: [Code.OK, Code.OK, Code.AUTH_FAILED],
+  },
+  'timestamp-lowercase-accepted': { observe: codeOf({ body: apk(), timestamp: '2025-02-17t02:34:55z' }), rule: Code.INVALID_HEADER, broken: Code.OK },
+  'nonce-form-unchecked': {
+    observe: sequence([{ body: apk(), nonce: 'a'.repeat(129) }, { body: apk(), nonce: `${freshNonce()} x` }, { body: apk(), nonce: 'abc' }]),
+    rule: [Code.INVALID_HEADER, Code.INVALID_HEADER, Code.INVALID_HEADER],
+    broken: [Code.OK, Code.OK, Code.INVALID_HEADER],
+  },
+  'nonce-per-path': {
+    observe: sameNonceTwice({ body: apk() }, { path: '/v1/file/upgrade', body: { fileKey: 'file-basic', versionCode: 1 } }),
+    rule: Code.AUTH_FAILED,
+    broken: Code.OK,
+  },
+  'nonce-reuse-400004': { observe: sameNonceTwice({ body: apk() }, { body: apk() }), rule: Code.AUTH_FAILED, broken: Code.INVALID_HEADER },
+  'nonce-not-atomic': {
+    observe: async (p) => {
+      const nonce = freshNonce();
+      return concurrentSuccesses(Array.from({ length: 10 }, () => ({ body: apk(), nonce })))(p);
+    },
+    rule: 1,
+    broken: 10,
+  },
+  'any-method-accepted': { observe: codeOf({ body: apk(), method: 'PUT' }), rule: Code.ILLEGAL_REQUEST, broken: Code.OK },
+  'content-type-exact': {
+    observe: sequence([{ body: apk(), contentType: 'application/json; charset=utf-8' }, { body: apk(), contentType: 'Application/JSON' }, { body: apk() }]),
+    rule: [Code.OK, Code.OK, Code.OK],
+    broken: [Code.ILLEGAL_REQUEST, Code.ILLEGAL_REQUEST, Code.OK],
+  },
+  'bad-escape-accepted': {
+    observe: codeOf({ target: '/v1/apk/upgrade?q=%zz', signedTarget: '/v1/apk/upgrade?q=%25zz', body: apk() }),
+    rule: Code.ILLEGAL_REQUEST,
+    broken: Code.OK,
+  },
+  'unknown-path-404001': {
+    observe: sequence([{ path: '/v1/apk/upgrad', body: apk() }, { path: '/v2/apk/upgrade', body: apk() }]),
+    rule: [Code.METHOD_NOT_FOUND, Code.REQUEST_NOT_FOUND],
+    broken: [Code.RESOURCE_NOT_FOUND, Code.RESOURCE_NOT_FOUND],
+  },
+  'body-parsed-before-signature': { observe: codeOf({ body: '{"apkKey":', secretKey: 'wrong' }), rule: Code.SIGNATURE_FAILED, broken: Code.INVALID_BODY },
+  'invalid-before-missing': { observe: codeOf({ body: { apkKey: 5 } }), rule: Code.MISSING_PARAMETER, broken: Code.INVALID_PARAMETER },
+  'empty-key-accepted': { observe: codeOf({ body: apk({ apkKey: '' }) }), rule: Code.INVALID_PARAMETER, broken: Code.RESOURCE_NOT_FOUND },
+  'null-as-absent': {
+    observe: sequence([{ body: apk({ devKey: null }) }, { body: apk({ versionCode: null }) }]),
+    rule: [Code.INVALID_PARAMETER, Code.INVALID_PARAMETER],
+    broken: [Code.OK, Code.MISSING_PARAMETER],
+  },
+  'lenient-integer-literals': {
+    observe: sequence(['1.0', '1e0', '1.5'].map((literal) => ({ body: `{"apkKey":"apk-basic","versionCode":${literal}}` }))),
+    rule: [Code.INVALID_PARAMETER, Code.INVALID_PARAMETER, Code.INVALID_PARAMETER],
+    broken: [Code.OK, Code.OK, Code.INVALID_PARAMETER],
+  },
+  'version-code-zero-accepted': { observe: codeOf({ body: apk({ versionCode: 0 }) }), rule: Code.INVALID_PARAMETER, broken: Code.OK },
+  'negative-appoint-accepted': { observe: codeOf({ body: apk({ appointVersionCode: -1 }) }), rule: Code.INVALID_PARAMETER, broken: Code.OK },
+  'arch-any-string': {
+    observe: codeOf({ path: '/v1/lnx/upgrade', body: { lnxKey: 'lnx-basic', versionCode: 1, arch: 'x86' } }),
+    rule: Code.INVALID_PARAMETER,
+    broken: Code.LATEST,
+  },
+  'version-name-unchecked': {
+    observe: codeOf({ path: '/v1/tauri/version', body: { tauriKey: 'tauri-basic', versionName: '1.2', target: 'windows', arch: 'x86_64' } }),
+    rule: Code.INVALID_PARAMETER,
+    broken: Code.RECORD_NOT_FOUND,
+  },
+  'report-fields-unchecked': {
+    observe: sequence(
+      [report({ eventType: 'app_crash' }), report({ timestamp: 'yesterday' }), report({ eventData: { versionCode: '2' } }), report({ eventType: 'app_start', eventData: {} })].map(
+        (body) => ({ path: '/v1/app/report', body }),
+      ),
+    ),
+    rule: [Code.INVALID_PARAMETER, Code.INVALID_PARAMETER, Code.INVALID_PARAMETER, Code.MISSING_PARAMETER],
+    broken: [Code.LATEST, Code.LATEST, Code.LATEST, Code.MISSING_PARAMETER],
+  },
+  'unknown-app-latest': {
+    observe: sequence([
+      { body: apk({ apkKey: 'nope' }) },
+      { path: '/v1/file/version', body: { fileKey: 'nope', versionCode: 1 } },
+      { path: '/v1/app/report', body: report({ appKey: 'nope' }) },
+    ]),
+    rule: [Code.RESOURCE_NOT_FOUND, Code.RESOURCE_NOT_FOUND, Code.RESOURCE_NOT_FOUND],
+    broken: [Code.LATEST, Code.RECORD_NOT_FOUND, Code.LATEST],
+  },
+  'internal-error-500002': { observe: codeOf({ body: apk({ apkKey: 'apk-fail-internal' }) }), rule: Code.INTERNAL_ERROR, broken: Code.DATA_INVALID },
+  'inconsistent-data-skipped': {
+    observe: sequence(['apk-inconsistent-upgrade-type', 'apk-inconsistent-missing-version', 'apk-inconsistent-flow-limit'].map((apkKey) => ({ body: apk({ apkKey }) }))),
+    rule: [Code.DATA_INVALID, Code.DATA_INVALID, Code.DATA_INVALID],
+    broken: [Code.LATEST, Code.LATEST, Code.LATEST],
+  },
+  'offer-key-not-echoed': { observe: dataOf({ body: apk() }, field('apkKey')), rule: 'apk-basic', broken: '' },
+  'latest-data-describes-version': { observe: dataOf({ body: apk({ versionCode: 2 }) }, (r) => [r.code, field('versionCode')(r)]), rule: [Code.LATEST, 0], broken: [Code.LATEST, 2] },
+  'version-lookup-newest': {
+    observe: dataOf({ path: '/v1/file/version', body: { fileKey: 'file-basic', versionCode: 1 } }, field('versionCode')),
+    rule: 1,
+    broken: 2,
+  },
+  'appoint-falls-back-to-newest': {
+    observe: dataOf({ body: apk({ apkKey: 'apk-appoint', appointVersionCode: 5 }) }, (r) => [r.code, field('versionCode')(r)]),
+    rule: [Code.LATEST, 0],
+    broken: [Code.OK, 4],
+  },
+  'win-empty-arch-matches-nothing': {
+    observe: sequence([{ winKey: 'win-basic', versionCode: 1, arch: '' }, { winKey: 'win-basic', versionCode: 1 }].map((body) => ({ path: '/v1/win/upgrade', body }))),
+    rule: [Code.OK, Code.OK],
+    broken: [Code.LATEST, Code.OK],
+  },
+  'gray-not-atomic': {
+    observe: concurrentSuccesses(Array.from({ length: 10 }, (_, i) => ({ body: apk({ apkKey: 'apk-gray-concurrent', devKey: `concurrent-${i}` }) }))),
+    rule: 3,
+    broken: 10,
+  },
+  'flow-limit-falls-back': {
+    observe: async (p) => {
+      const replies = [await send(p, { body: apk({ apkKey: 'apk-flow-no-fallback' }) }), await send(p, { body: apk({ apkKey: 'apk-flow-no-fallback' }) })];
+      return replies.map((r) => (r.code === Code.OK ? field('versionCode')(r) : r.code));
+    },
+    rule: [3, Code.FLOW_LIMITED],
+    broken: [3, 2],
+  },
+  'errors-not-json': {
+    observe: raw({ body: apk({ apkKey: 'nope' }) }, (a) => [a.contentType, a.body.startsWith('{')]),
+    rule: ['application/json; charset=utf-8', true],
+    broken: ['text/plain; charset=utf-8', false],
+  },
+  'errors-without-msg': {
+    observe: async (p) => [(await raw({ body: apk({ apkKey: 'nope' }) }, (a) => 'msg' in JSON.parse(a.body))(p)), await raw({ body: apk() }, (a) => 'msg' in JSON.parse(a.body))(p)],
+    rule: [true, true],
+    broken: [false, true],
+  },
+  'disabled-key-403': {
+    observe: dataOf({ body: apk(), accessKey: 'ak-sandbox-disabled', secretKey: 'test-secret-DO-NOT-USE-0003' }, (r) => [r.status, r.code]),
+    rule: [401, Code.AUTH_FAILED],
+    broken: [403, 403_001],
+  },
 };
 
 /** The fault switches the contract suite's mutation self-test has always had (their names stay). */
@@ -202,9 +374,12 @@ describe('faults', () => {
     expect(tableWith([])).toBe(REFERENCE_TABLE);
   });
 
-  it('listing > text: `name  description` per line', () => {
+  it('listing > text: `name  description` per line; JSON: name, rule, stage, description', () => {
     expect(listFaults().split('\n')).toHaveLength(FAULTS.length);
     expect(listFaults().split('\n')[0]).toMatch(/^accept-any-signature\s{2,}any X-Signature/);
+    const listed = JSON.parse(listFaultsJson()) as Array<Record<string, string>>;
+    expect(listed).toHaveLength(FAULTS.length);
+    expect(listed[0]).toEqual({ name: 'accept-any-signature', rule: 'signing.signature-verified', stage: 'signature', description: FAULTS[0]!.description });
   });
 
   it('composition > several faults at once each keep their effect', async () => {

@@ -5,12 +5,13 @@
 // wrapped, the stage's whole check (`run`) replaced or wrapped, or the stage moved (`place`). The
 // reference stages never ask which faults are on. Several faults compose, applied in table order.
 
-import { NONCE_MIN_LENGTH } from '../lib/signing/index.ts';
-import { Code } from '../lib/spec/index.ts';
-import { activeFlowRule, inconsistency } from './business.ts';
-import { isSuccess, reject } from './outcome.ts';
+import { NONCE_MIN_LENGTH, percentDecode, type ParsedTimestamp } from '../lib/signing/index.ts';
+import { CODES, Code, type CodeValue } from '../lib/spec/index.ts';
+import { activeFlowRule, inconsistency, newestVersion, upgradeData } from './business.ts';
+import type { Exchange, Verdict } from './exchange.ts';
+import { isSuccess, reject, succeed, type Outcome } from './outcome.ts';
 import { REFERENCE_TABLE, type CheckName, type PipelineTable, type StageName, type Stages } from './pipeline.ts';
-import { SIGNING_HEADERS, stampMs, type Problem } from './stages.ts';
+import { SIGNING_HEADERS, percentDecodes, stampMs, type Problem } from './stages.ts';
 
 export interface Fault {
   /** kebab-case; what `--fault` takes. */
@@ -66,22 +67,86 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 // ---- helpers of single faults -----------------------------------------------------------------------
 
-const SLOT_BY_EXACT_NAME = new Map(SIGNING_HEADERS);
+/** A request let past authentication: the stages that would check it are waived, the body is still read (step 8). */
+const AUTHENTICATION: ReadonlySet<CheckName> = new Set(['window', 'accessKey', 'signature', 'nonce']);
+function waiveAuthentication(x: Exchange): Verdict | Promise<Verdict> {
+  x.skipping = AUTHENTICATION;
+  return x.stages.signature.readBody(x);
+}
 
-function dropProblems(drop: (problem: Problem) => boolean): Modifier {
+const SIGNING_NAMES = new Set(SIGNING_HEADERS.map(([name]) => name.toLowerCase()));
+const SLOT_BY_EXACT_NAME = new Map(SIGNING_HEADERS);
+function hasHeader(x: Exchange, matches: (lowerName: string) => boolean): boolean {
+  const raw = x.incoming.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (matches(raw[i]!.toLowerCase())) return true;
+  return false;
+}
+
+function dropProblems(drop: (problem: Problem, x: Exchange) => boolean): Modifier {
   return wrap('validate', 'schemaProblems', (base) => (x, op, json) => {
     const found = base(x, op, json);
-    return found.length === 0 ? found : found.filter((p) => !drop(p));
+    return found.length === 0 ? found : found.filter((p) => !drop(p, x));
   });
 }
+
+const isAt = (where: string, keyword: string) => (p: Problem) => !p.missing && p.where === where && p.keyword === keyword;
+
+function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item === null) continue;
+    out[key] = typeof item === 'object' && !Array.isArray(item) ? withoutNulls(item as Record<string, unknown>) : item;
+  }
+  return out;
+}
+
+/** Whatever Date.parse makes of it, and all-digit values as epoch seconds. */
+function lenientTimestamp(text: string): ParsedTimestamp | null {
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (!Number.isFinite(ms)) return null;
+  const epochSeconds = Math.floor(ms / 1000);
+  return { epochSeconds, nanos: (ms - epochSeconds * 1000) * 1e6 };
+}
+
+/** `%` → `%25` and `+` → `%2B`: lib/signing then decodes the target back to itself, so it is signed as sent. */
+const signedAsSent = (requestTarget: string): string => requestTarget.replace(/%/g, '%25').replace(/\+/g, '%2B');
 
 const withoutQuery = (requestTarget: string): string => {
   const q = requestTarget.indexOf('?');
   return q < 0 ? requestTarget : requestTarget.slice(0, q);
 };
 
+function withoutTrailingSlash(requestTarget: string): string {
+  const q = requestTarget.indexOf('?');
+  const path = q < 0 ? requestTarget : requestTarget.slice(0, q);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) + requestTarget.slice(path.length) : requestTarget;
+}
+
+function trailingAmpersands(requestTarget: string): number {
+  let decoded: Uint8Array;
+  try {
+    decoded = percentDecode(requestTarget);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  while (n < decoded.length && decoded[decoded.length - 1 - n] === 0x26) n++;
+  return n;
+}
+
+const utf8Lenient = new TextDecoder();
+function reserialised(body: string | Uint8Array): string | Uint8Array {
+  try {
+    return JSON.stringify(JSON.parse(typeof body === 'string' ? body : utf8Lenient.decode(body)));
+  } catch {
+    return body;
+  }
+}
+
 let grayRequests = 0;
 const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
+/** A code the spec does not document, answered with HTTP 403 (`disabled-key-403`). */
+const UNDOCUMENTED_FORBIDDEN = 403_001;
 
 // ---- the table ------------------------------------------------------------------------------------------
 
@@ -93,7 +158,7 @@ export const FAULTS: readonly Fault[] = [
     ...replace('signature', 'matches', () => true),
   },
   {
-    name: 'unsigned-body', rule: 'baseline.signed-request-accepted',
+    name: 'unsigned-body', rule: 'baseline.signed-request-accepted', conflicts: ['body-reserialised'],
     description: 'the server hashes `body=` with an empty body: the body is left out of the signature',
     ...replace('signature', 'signedBody', () => ''),
   },
@@ -148,7 +213,7 @@ export const FAULTS: readonly Fault[] = [
     ...moveBefore('nonce', 'signature'),
   },
   {
-    name: 'nonce-unburned-on-error', rule: 'replay.nonce-consumed-on-error',
+    name: 'nonce-unburned-on-error', rule: 'replay.nonce-consumed-on-error', conflicts: ['nonce-not-atomic'],
     description: 'the nonce is recorded only when the answer is code 0 or 200, so a failed request can be replayed',
     stage: 'nonce',
     decision: 'place',
@@ -175,7 +240,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('accessKey', 'pairOf', (base) => (x, key) => base(x, key) ?? { accessKey: key, secretKey: x.env.fixtures.mainSecret, enabled: true }),
   },
   {
-    name: 'accept-disabled-access-key', rule: 'auth.disabled-access-key',
+    name: 'accept-disabled-access-key', rule: 'auth.disabled-access-key', conflicts: ['disabled-key-403'],
     description: 'a disabled access key is accepted',
     ...replace('accessKey', 'usable', () => true),
   },
@@ -196,7 +261,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('route', 'operationAt', (base) => (x, path) => (path.endsWith('/') ? undefined : base(x, path))),
   },
   {
-    name: 'accept-any-content-type', rule: 'protocol.content-type-required',
+    name: 'accept-any-content-type', rule: 'protocol.content-type-required', conflicts: ['content-type-exact'],
     description: 'the Content-Type is not checked',
     ...replace('contentType', 'acceptable', () => true),
   },
@@ -211,7 +276,7 @@ export const FAULTS: readonly Fault[] = [
     ...replace('parse', 'malformed', () => reject(Code.INTERNAL_ERROR, 'body is not valid JSON')),
   },
   {
-    name: 'accept-missing-required', rule: 'validation.required-fields',
+    name: 'accept-missing-required', rule: 'validation.required-fields', conflicts: ['invalid-before-missing'],
     description: 'a missing required field is not reported (no 400002)',
     ...wrap('validate', 'judge', (base) => (x, problems) => base(x, problems.filter((p) => !p.missing))),
   },
@@ -246,7 +311,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('business', 'latest', (base) => (x, op, app) => ({ ...base(x, op, app), code: Code.OK })),
   },
   {
-    name: 'upgrade-data-null', rule: 'response.data-schema', conflicts: ['upgrade-type-always-prompt'],
+    name: 'upgrade-data-null', rule: 'response.data-schema', conflicts: ['upgrade-type-always-prompt', 'offer-key-not-echoed'],
     description: 'code 200 upgrade answers carry data null',
     ...replace('business', 'offerData', () => null),
   },
@@ -332,6 +397,280 @@ export const FAULTS: readonly Fault[] = [
     description: 'a missing version on /version is answered 404001 instead of 404002',
     ...replace('business', 'versionMissing', (_x, op, key) => reject(Code.RESOURCE_NOT_FOUND, `${op.family} app "${key}" has no such version`)),
   },
+
+  // ---- added with the rule catalogue --------------------------------------------------------------------
+  {
+    name: 'demand-undocumented-field', rule: 'baseline.signed-request-accepted',
+    description: 'every operation also requires a body field `channel` (400002 without it), like a deployment that needs a field clients do not send',
+    ...wrap('validate', 'schemaProblems', (base) => (x, op, json) => {
+      const found = base(x, op, json);
+      if (json.channel !== undefined) return found;
+      return [...found, { missing: true, where: '/channel', keyword: 'required', text: "body must have required property 'channel'" }];
+    }),
+  },
+  {
+    name: 'unsigned-requests-trusted', rule: 'auth.signing-headers-required',
+    description: 'a request carrying none of the four signing headers skips authentication (headers, window, access key, signature and nonce checks) and is served',
+    ...wrap('headers', 'run', (run) => (x) => (hasHeader(x, (name) => SIGNING_NAMES.has(name)) ? run(x) : waiveAuthentication(x))),
+  },
+  {
+    name: 'missing-header-401001', rule: 'auth.missing-header-code',
+    description: 'a missing or empty signing header is answered 401001 instead of 400004 (a malformed timestamp or nonce is still 400004)',
+    ...replace('headers', 'missing', (_x, name) => reject(Code.AUTH_FAILED, `${name} is required`)),
+  },
+  {
+    name: 'debug-header-bypass', rule: 'auth.debug-headers-ignored',
+    description: 'a request with an `X-Debug` header (any value, name case-insensitive) skips authentication and is served',
+    ...wrap('headers', 'run', (run) => (x) => (hasHeader(x, (name) => name === 'x-debug') ? waiveAuthentication(x) : run(x))),
+  },
+  {
+    name: 'one-secret-for-all-keys', rule: 'signing.access-key-bound',
+    description: "every enabled access key is verified with the main pair's secret (the first enabled pair)",
+    ...replace('accessKey', 'secretOf', (x) => x.env.fixtures.mainSecret),
+  },
+  {
+    name: 'empty-body-without-part', rule: 'signing.empty-body-part',
+    description: 'the canonical string leaves `body=` out when the body is empty',
+    // lib/signing leaves the body part out for GET.
+    ...wrap('signature', 'canonical', (base) => (x, input) => (input.body === '' || input.body?.length === 0 ? base(x, { ...input, method: 'GET' }) : base(x, input))),
+  },
+  {
+    name: 'url-not-decoded', rule: 'signing.url-decoded',
+    description: 'the url is signed as sent, not percent-decoded (`+` and `%20` stay as they are)',
+    ...wrap('signature', 'signedTarget', (base) => (x) => signedAsSent(base(x))),
+  },
+  {
+    name: 'trailing-amp-kept', rule: 'signing.url-decoded',
+    description: 'trailing `&` of the canonical string are not trimmed',
+    ...wrap('signature', 'canonical', (base) => (x, input) => {
+      const bytes = base(x, input);
+      const trimmed = trailingAmpersands(input.target);
+      if (trimmed === 0) return bytes;
+      const out = new Uint8Array(bytes.length + trimmed).fill(0x26);
+      out.set(bytes);
+      return out;
+    }),
+  },
+  {
+    name: 'slash-insensitive-signature', rule: 'signing.trailing-slash-signed',
+    description: 'the url is signed with one trailing `/` of the path removed',
+    ...wrap('signature', 'signedTarget', (base) => (x) => withoutTrailingSlash(base(x))),
+  },
+  {
+    name: 'body-reserialised', rule: 'signing.exact-body-bytes',
+    description: 'the body is hashed as JSON.stringify(JSON.parse(body)) when it parses (else as sent)',
+    ...wrap('signature', 'signedBody', (base) => (x) => reserialised(base(x))),
+  },
+  {
+    name: 'timestamp-any-format', rule: 'replay.timestamp-format', conflicts: ['timestamp-offset-ignored', 'timestamp-lowercase-accepted'],
+    description: 'X-Timestamp is parsed leniently (whatever Date.parse accepts, and all-digit values as epoch seconds); the window is then checked on that instant',
+    ...replace('headers', 'parseStamp', (_x, text) => lenientTimestamp(text)),
+  },
+  {
+    name: 'timestamp-lowercase-accepted', rule: 'replay.timestamp-strict-form',
+    description: 'lowercase `t`/`z` are accepted in X-Timestamp',
+    ...wrap('headers', 'parseStamp', (base) => (x, text) => base(x, text.replace(/^(\d{4}-\d{2}-\d{2})t/, '$1T').replace(/z$/, 'Z'))),
+  },
+  {
+    name: 'nonce-form-unchecked', rule: 'replay.nonce-form',
+    description: 'nonces over 128 characters or with characters outside visible ASCII are accepted (the 16-character minimum stays)',
+    ...wrap('headers', 'nonceWellFormed', (base) => (x, value) => value.length >= NONCE_MIN_LENGTH || base(x, value)),
+  },
+  {
+    name: 'nonce-per-path', rule: 'replay.nonce-global',
+    description: 'nonces are remembered per path, so a nonce used on one endpoint is accepted on another',
+    ...wrap('nonce', 'nonceKey', (base) => (x) => `${x.operation!.path} ${base(x)}`),
+  },
+  {
+    name: 'nonce-reuse-400004', rule: 'replay.nonce-reuse-code',
+    description: 'a reused nonce is answered 400004 instead of 401001',
+    ...replace('nonce', 'reused', () => reject(Code.INVALID_HEADER, 'nonce already used')),
+  },
+  {
+    name: 'nonce-not-atomic', rule: 'replay.nonce-atomic', conflicts: ['forget-nonces'],
+    description: 'the nonce is checked, then recorded after an await, so concurrent requests with one nonce all pass',
+    ...replace('nonce', 'run', (x) => {
+      const d = x.stages.nonce;
+      const key = d.nonceKey(x);
+      const nowMs = x.env.clock.now();
+      if (x.env.nonces.has(key, nowMs)) return d.reused(x);
+      return tick().then(() => {
+        x.env.nonces.record(key, nowMs);
+        return undefined;
+      });
+    }),
+  },
+  {
+    name: 'any-method-accepted', rule: 'protocol.post-only',
+    description: 'the method is not checked',
+    ...replace('method', 'allowed', () => true),
+  },
+  {
+    name: 'content-type-exact', rule: 'protocol.content-type-params',
+    description: 'only exactly `application/json` is accepted (no parameters, case-sensitive)',
+    ...replace('contentType', 'acceptable', (_x, value) => value === 'application/json'),
+  },
+  {
+    name: 'bad-escape-accepted', rule: 'protocol.target-decodes',
+    description: 'a bad `%` escape is not rejected at the target stage; the url is then signed with undecodable escapes left as they are',
+    ...replace('target', 'urlToSign', (_x, requestTarget) =>
+      percentDecodes(requestTarget) ? requestTarget : requestTarget.replace(/%(?![0-9A-Fa-f]{2})/g, '%25')),
+  },
+  {
+    name: 'unknown-path-404001', rule: 'routing.unknown-path',
+    description: 'unknown paths are answered 404001',
+    ...replace('route', 'unknownPath', (_x, path) => reject(Code.RESOURCE_NOT_FOUND, `no endpoint ${path}`)),
+  },
+  {
+    name: 'body-parsed-before-signature', rule: 'order.first-failing-check',
+    description: 'the body is parsed (400005) before the signature is compared',
+    // In its new place the body is not read yet: read it first, as the signature stage would.
+    ...moveBefore('parse', 'signature', (run) => (x) => {
+      const read = x.stages.signature.readBody(x);
+      return read instanceof Promise ? read.then((failure) => failure ?? run(x)) : (read ?? run(x));
+    }),
+  },
+  {
+    name: 'invalid-before-missing', rule: 'validation.missing-before-invalid',
+    description: 'type and range errors (400003) are reported before missing fields (400002)',
+    ...replace('validate', 'judge', (_x, problems) => {
+      const invalid = problems.find((p) => !p.missing);
+      if (invalid) return reject(Code.INVALID_PARAMETER, invalid.text);
+      return problems.length > 0 ? reject(Code.MISSING_PARAMETER, problems.map((p) => p.text).join('; ')) : undefined;
+    }),
+  },
+  {
+    name: 'empty-key-accepted', rule: 'validation.empty-key',
+    description: 'an empty app key passes validation (and is then unknown: 404001)',
+    ...dropProblems((p, x) => isAt(`/${x.operation!.keyField}`, 'minLength')(p)),
+  },
+  {
+    name: 'null-as-absent', rule: 'validation.null-invalid',
+    description: '`null` is treated as an absent field (a required one is then missing: 400002; an optional one ignored)',
+    ...replace('validate', 'normalise', (_x, json) => withoutNulls(json)),
+  },
+  {
+    name: 'lenient-integer-literals', rule: 'validation.int64-literals',
+    description: 'integer fields are judged on the parsed value only (`1.0`, `1e3` and values beyond int64 pass; `1.5` is still a type error)',
+    ...replace('validate', 'literalProblems', () => []),
+  },
+  {
+    name: 'version-code-zero-accepted', rule: 'validation.version-code-positive',
+    description: 'versionCode 0 is accepted',
+    ...dropProblems(isAt('/versionCode', 'minimum')),
+  },
+  {
+    name: 'negative-appoint-accepted', rule: 'validation.appoint-non-negative',
+    description: 'a negative appointVersionCode is accepted',
+    ...dropProblems(isAt('/appointVersionCode', 'minimum')),
+  },
+  {
+    name: 'arch-any-string', rule: 'validation.arch-enum',
+    description: 'any string is accepted as `arch` (it then matches nothing)',
+    ...dropProblems(isAt('/arch', 'enum')),
+  },
+  {
+    name: 'version-name-unchecked', rule: 'validation.semver-version-name',
+    description: 'tauri/electron versionName is not checked (a malformed one is then not found: 404002)',
+    ...dropProblems(isAt('/versionName', 'pattern')),
+  },
+  {
+    name: 'report-fields-unchecked', rule: 'validation.report-fields',
+    description: "the report's eventType value, timestamp and launchTime formats and eventData's shape/types are not checked (required keys and the app_start launchTime presence still are)",
+    ...dropProblems((p, x) => x.operation!.kind === 'report' && !p.missing && /^\/(eventType|timestamp|eventData)(\/|$)/.test(p.where)),
+  },
+  {
+    name: 'unknown-app-latest', rule: 'codes.app-not-found',
+    description: 'an unknown app key gets code 0 on upgrade and report operations and 404002 on version operations',
+    ...replace('business', 'appNotFound', (x, op, key): Outcome => {
+      if (op.kind === 'version') return reject(Code.RECORD_NOT_FOUND, `no version of "${key}"`);
+      return op.kind === 'upgrade' ? x.stages.business.latest(x, op, null) : succeed(Code.LATEST, null);
+    }),
+  },
+  {
+    name: 'internal-error-500002', rule: 'codes.internal-error',
+    description: 'unexpected failures (e.g. apps flagged failInternally) are answered 500002 instead of 500001',
+    ...replace('respond', 'crashed', (_x, error) => reject(Code.DATA_INVALID, error instanceof Error ? error.message : 'failure')),
+  },
+  {
+    name: 'inconsistent-data-skipped', rule: 'codes.data-invalid',
+    description: 'inconsistent strategies are skipped (walk goes on; code 0 if none) instead of answering 500002',
+    ...wrap('business', 'strategiesOf', (base) => (x, app) => base(x, app).filter((s) => inconsistency(s, x.env.clock.now()) === null)),
+  },
+  {
+    name: 'offer-key-not-echoed', rule: 'upgrade.offer-data',
+    description: 'code-200 upgrade data carries "" as the app key instead of echoing it',
+    ...wrap('business', 'offerData', (base) => (x, op, key, app, s) => {
+      const data = base(x, op, key, app, s);
+      return data && { ...data, [op.keyField]: '' };
+    }),
+  },
+  {
+    name: 'latest-data-describes-version', rule: 'upgrade.latest-data',
+    description: "code-0 data describes the app's newest version instead of zero values",
+    ...wrap('business', 'latest', (base) => (x, op, app) => {
+      const outcome = base(x, op, app);
+      const newest = app && newestVersion(app);
+      return newest ? { ...outcome, data: upgradeData(op, app.key, app, newest, null) } : outcome;
+    }),
+  },
+  {
+    name: 'version-lookup-newest', rule: 'upgrade.version-lookup',
+    description: "a version lookup answers the app's newest version, whatever version was asked for",
+    ...replace('business', 'versionOf', (_x, _op, app) => newestVersion(app)),
+  },
+  {
+    name: 'appoint-falls-back-to-newest', rule: 'upgrade.appoint-not-offered',
+    description: 'when the appointed version is not offered, the newest eligible version is offered instead of code 0',
+    ...wrap('business', 'choose', (base) => (x, op, app, request, nowMs) => {
+      const chosen = base(x, op, app, request, nowMs);
+      if (request.appoint <= 0) return chosen;
+      const fallBack = (outcome: Outcome) => (outcome.code === Code.LATEST ? base(x, op, app, { ...request, appoint: 0 }, nowMs) : outcome);
+      return chosen instanceof Promise ? chosen.then(fallBack) : fallBack(chosen);
+    }),
+  },
+  {
+    name: 'win-empty-arch-matches-nothing', rule: 'upgrade.win-arch-optional',
+    description: 'on win upgrade, arch "" is matched literally (no build has it: code 0; an omitted arch still means no filter)',
+    ...wrap('business', 'archMatches', (base) => (x, op, version, arch) => (op.arch === 'optional' && x.json!.arch === '' ? version.arch === arch : base(x, op, version, arch))),
+  },
+  {
+    name: 'gray-not-atomic', rule: 'upgrade.gray-atomic',
+    description: 'the gray admission is read and written across an await, so concurrent devices overshoot the limit',
+    // The walk read the admissions; the offer that writes them now waits first.
+    ...wrap('business', 'offer', (base) => (x, op, app, s, request, nowMs) =>
+      x.stages.business.grayRuleOf(x, s, nowMs) === null ? base(x, op, app, s, request, nowMs) : tick().then(() => base(x, op, app, s, request, nowMs))),
+  },
+  {
+    name: 'flow-limit-falls-back', rule: 'upgrade.flow-limit-no-fallback',
+    description: "when the chosen strategy's flow quota is exhausted, the walk falls back to the next candidate",
+    ...wrap('business', 'eligible', (base) => (x, s, request, nowMs) => {
+      if (!base(x, s, request, nowMs)) return false;
+      const d = x.stages.business;
+      const rule = d.flowRuleOf(x, s, nowMs);
+      return rule === null || x.env.flow.counter(rule, nowMs).count < d.flowLimitOf(x, rule);
+    }),
+  },
+  {
+    name: 'errors-not-json', rule: 'envelope.json-body', conflicts: ['errors-plain-text'],
+    description: 'error answers are plain text (`<code> <meaning>`, Content-Type text/plain), not JSON',
+    ...wrap('respond', 'write', (base) => (x, outcome, envelope) =>
+      isSuccess(outcome) ? base(x, outcome, envelope) : { contentType: TEXT_CONTENT_TYPE, body: `${outcome.code} ${CODES[outcome.code as CodeValue]?.meaning ?? ''}` }),
+  },
+  {
+    name: 'errors-without-msg', rule: 'envelope.shape',
+    description: 'error envelopes leave out `msg`',
+    ...wrap('respond', 'envelope', (base) => (x, outcome) => {
+      if (isSuccess(outcome)) return base(x, outcome);
+      const { msg: _msg, ...rest } = base(x, outcome);
+      return rest;
+    }),
+  },
+  {
+    name: 'disabled-key-403', rule: 'envelope.documented-status',
+    description: 'a disabled access key is answered HTTP 403 with code 403001 (a status the spec does not document)',
+    ...replace('accessKey', 'disabled', () => ({ code: UNDOCUMENTED_FORBIDDEN, data: null, detail: 'access key disabled' })),
+  },
 ];
 
 export const FAULT_NAMES: readonly string[] = FAULTS.map((f) => f.name);
@@ -380,3 +719,7 @@ export function listFaults(): string {
   return FAULTS.map((f) => `${f.name.padEnd(width)}  ${f.description}`).join('\n');
 }
 
+/** `[{"name","rule","stage","description"}]`, one JSON array. */
+export function listFaultsJson(): string {
+  return JSON.stringify(FAULTS.map(({ name, rule, stage, description }) => ({ name, rule, stage, description })));
+}

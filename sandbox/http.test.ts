@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { Code } from '../lib/spec/index.ts';
+import { FAULTS } from './faults.ts';
 import { DEFAULT_FIXTURES_PATH, type SandboxFixtures } from './fixtures.ts';
 import { startSandbox, type SandboxHandle } from './index.ts';
 import { MAIN_KEY, T0, freshNonce } from './testing.ts';
@@ -153,10 +154,18 @@ describe('cli', () => {
     expect(bad.stderr).toContain('--list-faults');
   });
 
+  it('cli > --list-faults --json prints one JSON array of name, rule, stage, description', async () => {
+    const list = await runCli(['--list-faults', '--json']);
+    expect(list.code).toBe(0);
+    const faults = JSON.parse(list.stdout) as Array<Record<string, string>>;
+    expect(faults.length).toBe(FAULTS.length);
+    expect(Object.keys(faults[0]!).sort()).toEqual(['description', 'name', 'rule', 'stage']);
+  });
+
   it('cli > conflicting faults exit 2 naming both', async () => {
-    const bad = await runCli(['--fault', 'upgrade-data-null', '--fault', 'upgrade-type-always-prompt']);
+    const bad = await runCli(['--fault', 'accept-any-content-type', '--fault', 'content-type-exact']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/upgrade-data-null.*upgrade-type-always-prompt/);
+    expect(bad.stderr).toMatch(/accept-any-content-type.*content-type-exact/);
   });
 
   it('cli > prints one listening line, with the control URL, and exits 0 on SIGTERM', async () => {

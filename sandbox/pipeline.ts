@@ -135,13 +135,14 @@ export class Pipeline {
     const x: Exchange = {
       env: this.env, stages: this.table.stages, incoming, path: q < 0 ? incoming.target : incoming.target.slice(0, q),
       operation: undefined, url: incoming.target, headers: NO_HEADERS, stamp: null, secretKey: '', body: null, json: null,
-      text: undefined, outcome: undefined, close: false,
+      text: undefined, outcome: undefined, close: false, skipping: null,
     };
     const respondWith = x.stages.respond;
     if (x.path === HEALTHZ_PATH) return this.healthz(x);
     let i = 0;
     try {
       for (; i < this.checks.length; i++) {
+        if (x.skipping !== null && x.skipping.has(this.names[i]!)) continue;
         let verdict: Verdict | Promise<Verdict> = this.checks[i]!.run(x);
         if (verdict instanceof Promise) verdict = await verdict;
         if (verdict !== undefined) return respondWith.run(x, verdict, this.names[i]!);
