@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createNodeSigner } from '../lib/signing/node.ts';
+import { Code } from '../lib/spec/index.ts';
 import { createClock } from './clock.ts';
 import { createPipeline } from './index.ts';
 
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
       rawHeaders: ['Content-Type', 'application/json', 'X-Timestamp', headers['X-Timestamp'], 'X-Nonce', nonce, 'X-AccessKey', KEY.accessKey, 'X-Signature', headers['X-Signature']],
       readBody: () => ({ ok: true, bytes: BODY }),
     });
-    if (answer.code === 0) accepted++;
+    if (answer.code === Code.LATEST) accepted++;
     if ((i + 1) % 250_000 === 0) memory(`after ${i + 1} nonces`, pipeline.nonces.size);
   }
   const seconds = (performance.now() - began) / 1000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code } from './codes.ts';
+import { Code } from '../lib/spec/index.ts';
 import { T0, send, testPipeline } from './testing.ts';
 
 type Data = Record<string, unknown>;

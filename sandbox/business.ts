@@ -1,41 +1,341 @@
-// Business logic (REFERENCE §6): strategy choice, device targeting, gray release, flow limits,
-// version lookup and event reports. Everything that counts (gray admissions, flow counters) runs
-// synchronously between awaits, so it is atomic in the single Node process.
+// Business logic (REFERENCE §6), the pipeline's last check: strategy choice, device targeting, gray
+// release, flow limits, version lookup and event reports, as the `business` stage and its named
+// decisions (see stages.ts for how stages and decisions fit together). Inconsistent fixture data met
+// on the way is thrown as InconsistentData where it is met (the respond stage answers it 500002).
+// Everything that counts (gray admissions, flow counters) runs synchronously, between awaits, so it
+// is atomic in the single Node process.
 
-import { parseTimestamp } from '../lib/signing/index.ts';
-import { Code, InternalFailure, type CodeValue } from './codes.ts';
-import type { FaultSet } from './faults.ts';
-import { semverCode, type App, type Family, type FixtureIndex, type FlowRule, type GrayRule, type Strategy, type Version } from './fixtures.ts';
-import type { Operation } from './spec.ts';
-
-export interface Outcome {
-  code: CodeValue;
-  data: unknown;
-  detail?: string;
-}
+import { Code } from '../lib/spec/index.ts';
+import type { Exchange } from './exchange.ts';
+import { semverCode, type App, type FlowRule, type GrayRule, type Strategy, type Version } from './fixtures.ts';
+import { InconsistentData, InternalFailure, isSuccess, reject, succeed, type Outcome } from './outcome.ts';
+import type { SignedOperation } from './spec.ts';
+import type { Check } from './stages.ts';
 
 type Body = Record<string, unknown>;
-
-const WINDOW_SECONDS: Record<number, number> = { 1: 1, 2: 60, 3: 3600, 4: 86_400 };
-const ARCH_FAMILIES: ReadonlySet<Family> = new Set(['lnx', 'win', 'mac']);
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value ?? 0) || 0);
 
-function outcome(code: CodeValue, data: unknown = null, detail = ''): Outcome {
-  return { code, data, detail };
+/** What an upgrade request asks, read once from its body. */
+export interface UpgradeRequest {
+  readonly key: string;
+  readonly versionCode: number;
+  readonly appoint: number;
+  readonly arch: string;
+  readonly devKey: string;
+  readonly devModelKey: string;
+  /** Who gray release counts (see `grayDevice`). */
+  readonly device: string;
 }
 
-/** The family's `data` object for code 200; with no version and strategy, the zero-value object of code 0. */
-export function upgradeData(family: Family, key: string, app: App | null, version: Version | null, strategy: Strategy | null): Body {
-  const v = version;
-  const common = {
-    versionName: v?.versionName ?? '',
-    versionCode: v?.versionCode ?? 0,
+export interface BusinessStage extends Check {
+  /** The app a key names in the operation's family (the report: in any family). */
+  findApp(x: Exchange, op: SignedOperation, key: string): App | undefined;
+  /** The answer for an unknown app key. */
+  appNotFound(x: Exchange, op: SignedOperation, key: string): Outcome;
+  /** §6.2: the strategy chosen for an upgrade request, answered; or "already latest". */
+  choose(x: Exchange, op: SignedOperation, app: App, request: UpgradeRequest, nowMs: number): Outcome | Promise<Outcome>;
+  /** The app's strategies that are considered at all. */
+  strategiesOf(x: Exchange, app: App): readonly Strategy[];
+  /** beginAt ≤ now < endAt. */
+  active(x: Exchange, strategy: Strategy, nowMs: number): boolean;
+  /** lnx, mac (and win when `arch` is given): the build's arch is the one asked for. */
+  archMatches(x: Exchange, op: SignedOperation, version: Version, arch: string): boolean;
+  /** appointVersionCode > 0 keeps only that version. */
+  appointMatches(x: Exchange, version: Version, appoint: number): boolean;
+  /** Newest target version first, then strategy id. Sorts in place. */
+  sortCandidates(x: Exchange, candidates: Strategy[]): void;
+  /** §6.2 step 4: a candidate passes device targeting and gray release. */
+  eligible(x: Exchange, strategy: Strategy, request: UpgradeRequest, nowMs: number): boolean;
+  /** §6.3 */
+  targeted(x: Exchange, strategy: Strategy, request: UpgradeRequest): boolean;
+  /** §6.4: the first enabled, current gray rule, or null (no gate). */
+  grayRuleOf(x: Exchange, strategy: Strategy, nowMs: number): GrayRule | null;
+  /** Who gray release counts: the devKey (distinct devices, sticky). */
+  grayDevice(x: Exchange, devKey: string): string;
+  /** §6.2 steps 5–6: the chosen strategy's flow quota and gray admission, then the code-200 answer. */
+  offer(x: Exchange, op: SignedOperation, app: App, strategy: Strategy, request: UpgradeRequest, nowMs: number): Outcome | Promise<Outcome>;
+  /** §6.5: the first enabled rule whose daily window holds now, or null (no limit). */
+  flowRuleOf(x: Exchange, strategy: Strategy, nowMs: number): FlowRule | null;
+  /** Successes allowed per window. */
+  flowLimitOf(x: Exchange, rule: FlowRule): number;
+  /** Check and count one success against the rule's current window, in one step. */
+  takeFlow(x: Exchange, rule: FlowRule, nowMs: number): boolean;
+  /** The code-200 upgrade data: the target version, with the strategy's upgradeType and text. */
+  offerData(x: Exchange, op: SignedOperation, key: string, app: App, strategy: Strategy): Body | null;
+  /** A code-200 answer. */
+  success(x: Exchange, data: unknown): Outcome;
+  /** §6.6 "already latest": code 0 with the zero-value object. */
+  latest(x: Exchange, op: SignedOperation, app: App | null): Outcome;
+  /** §6.6 version lookup: the app's version with that code (and arch, target or platform). */
+  versionOf(x: Exchange, op: SignedOperation, app: App, body: Body): Version | undefined;
+  /** The answer for a version the app does not have. */
+  versionMissing(x: Exchange, op: SignedOperation, key: string): Outcome;
+}
+
+/** §2.7: a report is accepted with code 0 and data null. */
+const ACCEPTED: Outcome = Object.freeze(succeed(Code.LATEST, null));
+
+export const business: BusinessStage = {
+  run(x) {
+    const d = x.stages.business;
+    const op = x.operation!;
+    const body = x.json!;
+    const key = str(body[op.keyField]);
+    const app = d.findApp(x, op, key);
+    let outcome: Outcome | Promise<Outcome>;
+    if (app === undefined) outcome = d.appNotFound(x, op, key);
+    else if (op.kind === 'upgrade') outcome = d.choose(x, op, app, upgradeRequest(x, body, key), x.env.clock.now());
+    else if (op.kind === 'version') outcome = lookUp(x, op, app, key, body);
+    else outcome = ACCEPTED;
+    return outcome instanceof Promise ? outcome.then((settled) => decided(x, settled)) : decided(x, outcome);
+  },
+
+  findApp(x, op, key) {
+    const fixtures = x.env.fixtures;
+    const app = op.family === null ? fixtures.anyApp.get(key) : fixtures.apps[op.family].get(key);
+    if (app?.failInternally) throw new InternalFailure(`app ${app.family} ${key} is flagged failInternally`);
+    return app;
+  },
+  appNotFound: (_x, op, key) => reject(Code.RESOURCE_NOT_FOUND, `no ${op.family === null ? '' : `${op.family} `}app with key "${key}"`),
+
+  choose(x, op, app, request, nowMs) {
+    const d = x.stages.business;
+    const candidates: Strategy[] = [];
+    for (const s of d.strategiesOf(x, app)) {
+      if (!s.enabled || !d.active(x, s, nowMs)) continue;
+      const version = targetVersion(s);
+      if (version.versionCode <= request.versionCode) continue;
+      if (!d.archMatches(x, op, version, request.arch) || !d.appointMatches(x, version, request.appoint)) continue;
+      candidates.push(s);
+    }
+    d.sortCandidates(x, candidates);
+    // Walk: the first candidate that passes targeting and gray release is chosen; a blocked one is skipped.
+    for (const s of candidates) {
+      assertConsistent(s);
+      if (d.eligible(x, s, request, nowMs)) return d.offer(x, op, app, s, request, nowMs);
+    }
+    return d.latest(x, op, app);
+  },
+  strategiesOf: (_x, app) => app.strategies,
+  active: (_x, s, nowMs) => s.beginMs <= nowMs && nowMs < s.endMs,
+  archMatches: (_x, op, version, arch) => op.arch === 'none' || arch === '' || version.arch === arch,
+  appointMatches: (_x, version, appoint) => appoint <= 0 || version.versionCode === appoint,
+  sortCandidates(_x, candidates) {
+    candidates.sort((a, b) => b.version!.versionCode - a.version!.versionCode || byId(a, b));
+  },
+
+  eligible(x, s, request, nowMs) {
+    const d = x.stages.business;
+    if (!d.targeted(x, s, request)) return false;
+    const gray = d.grayRuleOf(x, s, nowMs);
+    return gray === null || grayPasses(x, gray, request.device);
+  },
+  targeted(_x, s, request) {
+    if (s.targetingType === 0) return true;
+    if (s.targetingType === 1) return request.devKey !== '' && s.devKeys.has(request.devKey);
+    return request.devModelKey !== '' && s.modelKeys.has(request.devModelKey);
+  },
+  grayRuleOf(_x, s, nowMs) {
+    const rule = activeGrayRule(s, nowMs);
+    if (rule !== null) assertNoProblem(grayRuleProblem(s, rule));
+    return rule;
+  },
+  grayDevice: (_x, devKey) => devKey,
+
+  offer(x, op, app, s, request, nowMs) {
+    const d = x.stages.business;
+    const flow = d.flowRuleOf(x, s, nowMs);
+    if (flow !== null && !d.takeFlow(x, flow, nowMs)) return reject(Code.FLOW_LIMITED, `flow rule ${flow.id} of strategy ${s.id} is used up in this window`);
+    // Only a code-200 answer admits a device (a 429001 admits nobody).
+    const gray = d.grayRuleOf(x, s, nowMs);
+    if (gray !== null) x.env.gray.admit(gray, request.device);
+    return d.success(x, d.offerData(x, op, request.key, app, s));
+  },
+  flowRuleOf(_x, s, nowMs) {
+    const rule = activeFlowRule(s, nowMs);
+    if (rule !== null) assertNoProblem(flowRuleProblem(s, rule));
+    return rule;
+  },
+  flowLimitOf: (_x, rule) => rule.limit,
+  takeFlow(x, rule, nowMs) {
+    const counter = x.env.flow.counter(rule, nowMs);
+    if (counter.count >= x.stages.business.flowLimitOf(x, rule)) return false;
+    counter.count++;
+    return true;
+  },
+
+  offerData: (_x, op, key, app, s) => upgradeData(op, key, app, s.version!, s),
+  success: (_x, data) => succeed(Code.OK, data),
+  latest: (_x, op) => succeed(Code.LATEST, upgradeData(op, '', null, null, null)),
+
+  versionOf(_x, op, app, body) {
+    const code = op.byVersionName ? semverCode(str(body.versionName)) : num(body.versionCode);
+    if (code === null) return undefined;
+    for (const v of app.versions) if (v.versionCode === code && matchesLookup(op, v, body)) return v;
+    return undefined;
+  },
+  versionMissing: (_x, op, key) => reject(Code.RECORD_NOT_FOUND, `${op.family} app "${key}" has no such version`),
+};
+
+/** A success goes on to be answered; an error stops the pipeline here. */
+function decided(x: Exchange, outcome: Outcome): Outcome | undefined {
+  if (!isSuccess(outcome)) return outcome;
+  x.outcome = outcome;
+  return undefined;
+}
+
+function upgradeRequest(x: Exchange, body: Body, key: string): UpgradeRequest {
+  const devKey = str(body.devKey);
+  return {
+    key,
+    versionCode: num(body.versionCode),
+    appoint: num(body.appointVersionCode),
+    arch: str(body.arch),
+    devKey,
+    devModelKey: str(body.devModelKey),
+    device: x.stages.business.grayDevice(x, devKey),
   };
+}
+
+function lookUp(x: Exchange, op: SignedOperation, app: App, key: string, body: Body): Outcome {
+  const d = x.stages.business;
+  const version = d.versionOf(x, op, app, body);
+  return version === undefined ? d.versionMissing(x, op, key) : d.success(x, versionData(op, key, app, version));
+}
+
+function matchesLookup(op: SignedOperation, v: Version, body: Body): boolean {
+  for (const field of op.lookupFields) if (v[field] !== body[field]) return false;
+  return true;
+}
+
+const byId = (a: Strategy, b: Strategy): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+function grayPasses(x: Exchange, rule: GrayRule, device: string): boolean {
+  if (device === '') return false;
+  const gray = x.env.gray;
+  return gray.has(rule, device) || gray.size(rule) < rule.limit;
+}
+
+// ---- consistency (REFERENCE §5.2, 500002): checked where a request meets the record ------------------
+
+function targetVersion(s: Strategy): Version {
+  assertNoProblem(versionProblem(s));
+  return s.version!;
+}
+
+function assertConsistent(s: Strategy): void {
+  assertNoProblem(settingsProblem(s));
+}
+
+function assertNoProblem(problem: string | null): void {
+  if (problem !== null) throw new InconsistentData(problem);
+}
+
+function versionProblem(s: Strategy): string | null {
+  return s.version ? null : `strategy ${s.id}: target version ${s.versionId} does not exist`;
+}
+
+function settingsProblem(s: Strategy): string | null {
+  if (s.upgradeType < 1 || s.upgradeType > 3) return `strategy ${s.id}: upgradeType ${s.upgradeType} is not 1-3`;
+  if (s.targetingType < 0 || s.targetingType > 2) return `strategy ${s.id}: device-targeting type ${s.targetingType} is not 0-2`;
+  return null;
+}
+
+function grayRuleProblem(s: Strategy, rule: GrayRule): string | null {
+  return rule.limit >= 1 ? null : `strategy ${s.id}: gray rule ${rule.id} limit ${rule.limit} is below 1`;
+}
+
+function flowRuleProblem(s: Strategy, rule: FlowRule): string | null {
+  if (WINDOW_SECONDS[rule.dimension] === undefined) return `strategy ${s.id}: flow rule ${rule.id} dimension ${rule.dimension} is not 1-4`;
+  return rule.limit >= 1 ? null : `strategy ${s.id}: flow rule ${rule.id} limit ${rule.limit} is below 1`;
+}
+
+/** The first inconsistency a request could meet in a strategy now, or null. */
+export function inconsistency(s: Strategy, nowMs: number): string | null {
+  const gray = activeGrayRule(s, nowMs);
+  const flow = activeFlowRule(s, nowMs);
+  return versionProblem(s) ?? settingsProblem(s) ?? (gray && grayRuleProblem(s, gray)) ?? (flow && flowRuleProblem(s, flow)) ?? null;
+}
+
+/** §6.4: gray disabled → none; else the first enabled rule with beginAt ≤ now < endAt. */
+export function activeGrayRule(s: Strategy, nowMs: number): GrayRule | null {
+  if (!s.grayEnabled) return null;
+  for (const rule of s.grayRules) if (rule.enabled && rule.beginMs <= nowMs && nowMs < rule.endMs) return rule;
+  return null;
+}
+
+/** §6.5: flow limit disabled → none; else the first enabled rule whose daily window holds the UTC time of day. */
+export function activeFlowRule(s: Strategy, nowMs: number): FlowRule | null {
+  if (!s.flowEnabled) return null;
+  const secondOfDay = ((Math.floor(nowMs / 1000) % 86_400) + 86_400) % 86_400;
+  for (const rule of s.flowRules) if (rule.enabled && rule.beginSecond <= secondOfDay && secondOfDay <= rule.endSecond) return rule;
+  return null;
+}
+
+export function newestVersion(app: App): Version | undefined {
+  let newest: Version | undefined;
+  for (const v of app.versions) if (newest === undefined || v.versionCode > newest.versionCode) newest = v;
+  return newest;
+}
+
+// ---- state: gray admissions and flow counters ---------------------------------------------------------
+
+/** Admitted devices per gray rule. */
+export class GrayAdmissions {
+  private readonly admitted = new Map<string, Set<string>>();
+
+  has(rule: GrayRule, device: string): boolean {
+    return this.admitted.get(rule.key)?.has(device) ?? false;
+  }
+
+  size(rule: GrayRule): number {
+    return this.admitted.get(rule.key)?.size ?? 0;
+  }
+
+  admit(rule: GrayRule, device: string): void {
+    let devices = this.admitted.get(rule.key);
+    if (!devices) this.admitted.set(rule.key, (devices = new Set()));
+    devices.add(device);
+  }
+
+  clear(): void {
+    this.admitted.clear();
+  }
+}
+
+/** Fixed windows aligned to the Unix epoch, by flow-rule dimension (1 second … 4 day). */
+const WINDOW_SECONDS: Readonly<Record<number, number>> = { 1: 1, 2: 60, 3: 3600, 4: 86_400 };
+
+/** One counter per flow rule, for its current fixed window only (older windows are dropped). */
+export class FlowCounters {
+  private readonly counters = new Map<string, { window: number; count: number }>();
+
+  counter(rule: FlowRule, nowMs: number): { window: number; count: number } {
+    const window = Math.floor(Math.floor(nowMs / 1000) / WINDOW_SECONDS[rule.dimension]!);
+    let counter = this.counters.get(rule.key);
+    if (!counter || counter.window !== window) {
+      counter = { window, count: 0 };
+      this.counters.set(rule.key, counter);
+    }
+    return counter;
+  }
+
+  clear(): void {
+    this.counters.clear();
+  }
+}
+
+// ---- data: the family's answer objects --------------------------------------------------------------
+
+/** The family's `data` object for code 200; with no version and strategy, the zero-value object of code 0. */
+export function upgradeData(op: SignedOperation, key: string, app: App | null, version: Version | null, strategy: Strategy | null): Body {
+  const v = version;
+  const common = { versionName: v?.versionName ?? '', versionCode: v?.versionCode ?? 0 };
   const upgradeType = strategy?.upgradeType ?? 0;
   const prompt = strategy?.promptUpgradeContent ?? '';
-  switch (family) {
+  switch (op.family) {
     case 'file':
       return { fileKey: key, ...common, urlPath: v?.urlPath ?? '', upgradeType, promptUpgradeContent: prompt, urlFileSize: v?.urlFileSize ?? 0 };
     case 'url':
@@ -49,267 +349,27 @@ export function upgradeData(family: Family, key: string, app: App | null, versio
       };
     default:
       return {
-        [`${family}Key`]: key, packageName: app?.packageName ?? '', ...common, arch: v?.arch ?? '', urlPath: v?.urlPath ?? '',
+        [op.keyField]: key, packageName: app?.packageName ?? '', ...common, arch: v?.arch ?? '', urlPath: v?.urlPath ?? '',
         urlFileSize: v?.urlFileSize ?? 0, urlFileMd5: v?.urlFileMd5 ?? '', upgradeType, promptUpgradeContent: prompt,
       };
   }
 }
 
-function inconsistent(strategy: Strategy): string | null {
-  if (!strategy.version) return `strategy ${strategy.id}: target version ${strategy.versionId} does not exist`;
-  if (strategy.upgradeType < 1 || strategy.upgradeType > 3) return `strategy ${strategy.id}: upgradeType ${strategy.upgradeType} is not 1-3`;
-  if (strategy.targetingType < 0 || strategy.targetingType > 2) return `strategy ${strategy.id}: device-targeting type ${strategy.targetingType} is not 0-2`;
-  return null;
-}
-
-export class Business {
-  /** Admitted devKeys per gray rule (`strategy/rule`). */
-  private readonly grayAdmitted = new Map<string, Set<string>>();
-  /** Requests admitted per gray rule, for the `gray-counts-requests` fault. */
-  private readonly grayRequests = new Map<string, number>();
-  /** One counter per flow rule, for its current fixed window only (older windows are dropped). */
-  private readonly flowCounters = new Map<string, { window: number; count: number }>();
-
-  constructor(
-    private readonly fixtures: FixtureIndex,
-    private readonly faults: FaultSet,
-  ) {}
-
-  reset(): void {
-    this.grayAdmitted.clear();
-    this.grayRequests.clear();
-    this.flowCounters.clear();
+/** The family's `data` object for a version found (REFERENCE §2.4, §2.6). */
+export function versionData(op: SignedOperation, key: string, app: App, v: Version): Body {
+  const common = { versionName: v.versionName, versionCode: v.versionCode, description: v.description };
+  switch (op.family) {
+    case 'url':
+    case 'configuration':
+      return { [op.keyField]: key, ...common };
+    case 'tauri':
+      return { tauriKey: key, target: v.target, arch: v.arch, ...common };
+    case 'electron':
+      return { electronKey: key, platform: v.platform, arch: v.arch, ...common };
+    case 'file':
+    case 'apk':
+      return { [op.keyField]: key, packageName: app.packageName, ...common };
+    default:
+      return { [op.keyField]: key, packageName: app.packageName, ...common, arch: v.arch };
   }
-
-  handle(op: Operation, body: Body, nowMs: number): Outcome | Promise<Outcome> {
-    switch (op.kind) {
-      case 'upgrade':
-        return this.upgrade(op.family!, op.keyField, body, nowMs);
-      case 'version':
-        return this.version(op.family!, op.keyField, body);
-      default:
-        return this.report(body);
-    }
-  }
-
-  private lookup(family: Family, key: string): App | undefined {
-    const app = this.fixtures.apps[family].get(key);
-    if (app?.failInternally) throw new InternalFailure(`app ${family} ${key} is flagged failInternally`);
-    return app;
-  }
-
-  // §6.2
-  private upgrade(family: Family, keyField: string, body: Body, nowMs: number): Outcome | Promise<Outcome> {
-    const f = this.faults;
-    const key = str(body[keyField]);
-    const app = this.lookup(family, key);
-    if (!app) return outcome(Code.RESOURCE_NOT_FOUND, null, `no ${family} app with key "${key}"`);
-    const clientCode = num(body.versionCode);
-    const appoint = f.has('ignore-appoint-version') ? 0 : num(body.appointVersionCode);
-    const arch = str(body.arch);
-    const matchArch = ARCH_FAMILIES.has(family) && arch !== '' && !f.has('ignore-arch');
-    const candidates: Strategy[] = [];
-    for (const s of app.strategies) {
-      if (!s.enabled) continue;
-      if (!f.has('ignore-begin-end-times') && !(s.beginMs <= nowMs && nowMs < s.endMs)) continue;
-      if (!s.version) return outcome(Code.DATA_INVALID, null, `strategy ${s.id}: target version ${s.versionId} does not exist`);
-      if (s.version.versionCode <= clientCode) continue;
-      if (matchArch && s.version.arch !== arch) continue;
-      if (appoint > 0 && s.version.versionCode !== appoint) continue;
-      candidates.push(s);
-    }
-    const direction = f.has('oldest-strategy-first') ? -1 : 1;
-    candidates.sort((a, b) => direction * (b.version!.versionCode - a.version!.versionCode) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const devKey = str(body.devKey);
-    const devModelKey = str(body.devModelKey);
-    for (const s of candidates) {
-      const problem = inconsistent(s);
-      if (problem) return outcome(Code.DATA_INVALID, null, problem);
-      if (!this.targeted(s, devKey, devModelKey)) continue;
-      const gray = this.grayRule(s, nowMs);
-      if (typeof gray === 'string') return outcome(Code.DATA_INVALID, null, gray);
-      if (gray && !this.grayPasses(gray, devKey)) continue;
-      return this.answer(family, key, app, s, gray, devKey, nowMs);
-    }
-    return this.latest(family, app, nowMs);
-  }
-
-  // §6.3
-  private targeted(s: Strategy, devKey: string, devModelKey: string): boolean {
-    if (this.faults.has('ignore-device-targeting') || s.targetingType === 0) return true;
-    if (s.targetingType === 1) return devKey !== '' && s.devKeys.has(devKey);
-    return devModelKey !== '' && s.modelKeys.has(devModelKey);
-  }
-
-  // §6.4: the active rule, null (no gate) or a 500002 reason.
-  private grayRule(s: Strategy, nowMs: number): GrayRule | null | string {
-    if (!s.grayEnabled || this.faults.has('ignore-gray-release')) return null;
-    const rule = s.grayRules.find((r) => r.enabled && r.beginMs <= nowMs && nowMs < r.endMs);
-    if (!rule) return null;
-    if (!(rule.limit >= 1)) return `strategy ${s.id}: gray rule ${rule.id} limit ${rule.limit} is below 1`;
-    return rule;
-  }
-
-  private grayPasses(rule: GrayRule, devKey: string): boolean {
-    if (devKey === '') return false;
-    if (this.faults.has('gray-counts-requests')) return (this.grayRequests.get(rule.key) ?? 0) < rule.limit;
-    const admitted = this.grayAdmitted.get(rule.key);
-    if (admitted?.has(devKey)) return true;
-    return (admitted?.size ?? 0) < rule.limit;
-  }
-
-  private admit(rule: GrayRule, devKey: string): void {
-    if (this.faults.has('gray-counts-requests')) {
-      this.grayRequests.set(rule.key, (this.grayRequests.get(rule.key) ?? 0) + 1);
-      return;
-    }
-    let admitted = this.grayAdmitted.get(rule.key);
-    if (!admitted) this.grayAdmitted.set(rule.key, (admitted = new Set()));
-    admitted.add(devKey);
-  }
-
-  // §6.5: the active rule, null (no limit) or a 500002 reason.
-  private flowRule(s: Strategy, nowMs: number): FlowRule | null | string {
-    if (!s.flowEnabled) return null;
-    const second = Math.floor(nowMs / 1000);
-    const secondOfDay = ((second % 86_400) + 86_400) % 86_400;
-    const rule = s.flowRules.find((r) => r.enabled && r.beginSecond <= secondOfDay && secondOfDay <= r.endSecond);
-    if (!rule) return null;
-    if (!WINDOW_SECONDS[rule.dimension]) return `strategy ${s.id}: flow rule ${rule.id} dimension ${rule.dimension} is not 1-4`;
-    if (!(rule.limit >= 1)) return `strategy ${s.id}: flow rule ${rule.id} limit ${rule.limit} is below 1`;
-    return rule;
-  }
-
-  private counter(rule: FlowRule, nowMs: number): { window: number; count: number } {
-    const window = Math.floor(Math.floor(nowMs / 1000) / WINDOW_SECONDS[rule.dimension]!);
-    let counter = this.flowCounters.get(rule.key);
-    if (!counter || counter.window !== window) {
-      counter = { window, count: 0 };
-      this.flowCounters.set(rule.key, counter);
-    }
-    return counter;
-  }
-
-  private limitOf(rule: FlowRule): number {
-    return this.faults.has('flow-limit-off-by-one') ? rule.limit + 1 : rule.limit;
-  }
-
-  private answer(family: Family, key: string, app: App, s: Strategy, gray: GrayRule | null, devKey: string, nowMs: number): Outcome | Promise<Outcome> {
-    const rule = this.flowRule(s, nowMs);
-    if (typeof rule === 'string') return outcome(Code.DATA_INVALID, null, rule);
-    const success = (): Outcome => {
-      if (gray) this.admit(gray, devKey);
-      return outcome(Code.OK, this.present(upgradeData(family, key, app, s.version!, s)));
-    };
-    if (!rule) return success();
-    if (this.faults.has('flow-limit-not-atomic')) {
-      // Read, yield, then write: the classic lost update.
-      const seen = this.counter(rule, nowMs).count;
-      return new Promise<void>((resolve) => setImmediate(resolve)).then((): Outcome => {
-        if (seen >= this.limitOf(rule)) return outcome(Code.FLOW_LIMITED, null, `flow rule ${rule.id} exhausted`);
-        this.counter(rule, nowMs).count = seen + 1;
-        return success();
-      });
-    }
-    const counter = this.counter(rule, nowMs);
-    if (counter.count >= this.limitOf(rule)) return outcome(Code.FLOW_LIMITED, null, `flow rule ${rule.id} allowed ${counter.count} in this window`);
-    counter.count++;
-    return success();
-  }
-
-  private present(data: Body): Body | null {
-    if (this.faults.has('upgrade-data-null')) return null;
-    if (this.faults.has('upgrade-type-always-prompt')) data.upgradeType = 1;
-    if (this.faults.has('wrong-field-type')) data.versionCode = String(data.versionCode);
-    return data;
-  }
-
-  private latest(family: Family, app: App, nowMs: number): Outcome {
-    if (this.faults.has('flow-limit-counts-latest')) {
-      for (const s of app.strategies) {
-        const rule = this.flowRule(s, nowMs);
-        if (rule && typeof rule !== 'string') this.counter(rule, nowMs).count++;
-      }
-    }
-    const code = this.faults.has('latest-code-200') ? Code.OK : Code.LATEST;
-    return outcome(code, upgradeData(family, '', null, null, null));
-  }
-
-  // §6.6
-  private version(family: Family, keyField: string, body: Body): Outcome {
-    const key = str(body[keyField]);
-    const app = this.lookup(family, key);
-    if (!app) return outcome(Code.RESOURCE_NOT_FOUND, null, `no ${family} app with key "${key}"`);
-    let code: number | null;
-    if (family === 'tauri' || family === 'electron') {
-      code = semverCode(str(body.versionName));
-      if (code === null) return outcome(Code.INVALID_PARAMETER, null, 'versionName is not MAJOR.MINOR.PATCH');
-    } else code = num(body.versionCode);
-    const arch = str(body.arch);
-    const target = str(body.target);
-    const platform = str(body.platform);
-    const version = app.versions.find(
-      (v) =>
-        v.versionCode === code &&
-        (!(ARCH_FAMILIES.has(family) || family === 'tauri' || family === 'electron') || arch === '' || v.arch === arch) &&
-        (family !== 'tauri' || v.target === target) &&
-        (family !== 'electron' || v.platform === platform),
-    );
-    if (!version) {
-      const missing = this.faults.has('unknown-version-404001') ? Code.RESOURCE_NOT_FOUND : Code.RECORD_NOT_FOUND;
-      return outcome(missing, null, `${family} app "${key}" has no version ${code}`);
-    }
-    const v = version;
-    let data: Body;
-    switch (family) {
-      case 'file':
-        data = { fileKey: key, packageName: app.packageName, versionName: v.versionName, versionCode: v.versionCode, description: v.description };
-        break;
-      case 'url':
-      case 'configuration':
-        data = { [keyField]: key, versionName: v.versionName, versionCode: v.versionCode, description: v.description };
-        break;
-      case 'apk':
-        data = { apkKey: key, packageName: app.packageName, versionName: v.versionName, versionCode: v.versionCode, description: v.description };
-        break;
-      case 'tauri':
-        data = { tauriKey: key, target: v.target, arch: v.arch, versionName: v.versionName, versionCode: v.versionCode, description: v.description };
-        break;
-      case 'electron':
-        data = { electronKey: key, platform: v.platform, arch: v.arch, versionName: v.versionName, versionCode: v.versionCode, description: v.description };
-        break;
-      default:
-        data = { [keyField]: key, packageName: app.packageName, versionName: v.versionName, versionCode: v.versionCode, arch: v.arch, description: v.description };
-    }
-    if (this.faults.has('wrong-field-type')) data.versionCode = String(data.versionCode);
-    return outcome(Code.OK, data);
-  }
-
-  // §2.7
-  private report(body: Body): Outcome {
-    const key = str(body.appKey);
-    const app = this.fixtures.anyApp.get(key);
-    if (app?.failInternally) throw new InternalFailure(`app ${key} is flagged failInternally`);
-    if (!app) return outcome(Code.RESOURCE_NOT_FOUND, null, `no app with key "${key}"`);
-    return outcome(Code.LATEST, null);
-  }
-}
-
-/** Rules the request schema cannot state (checked in the validation stage, after the schema). */
-export function extraChecks(op: Operation, body: Body): { missing: string[]; invalid: string[] } {
-  const missing: string[] = [];
-  const invalid: string[] = [];
-  if (op.kind === 'report') {
-    if (typeof body.timestamp === 'string' && !parseTimestamp(body.timestamp)) invalid.push('timestamp is not RFC3339');
-    if (body.eventType === 'app_start') {
-      const eventData = body.eventData;
-      const launchTime = eventData && typeof eventData === 'object' ? (eventData as Body).launchTime : undefined;
-      if (launchTime === undefined) missing.push('eventData.launchTime');
-      else if (typeof launchTime === 'string' && !parseTimestamp(launchTime)) invalid.push('eventData.launchTime is not RFC3339');
-    }
-  }
-  if ((op.family === 'tauri' || op.family === 'electron') && typeof body.versionName === 'string' && semverCode(body.versionName) === null) {
-    invalid.push('versionName is not MAJOR.MINOR.PATCH');
-  }
-  return { missing, invalid };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FIXTURES_PATH, FAMILIES, loadFixtures, type SandboxFixtures } from './fixtures.ts';
+import { FAMILIES } from '../lib/spec/index.ts';
+import { DEFAULT_FIXTURES_PATH, FIXTURE_SCHEMA_PATH, loadFixtures, type SandboxFixtures } from './fixtures.ts';
 
 const base = () => JSON.parse(readFileSync(DEFAULT_FIXTURES_PATH, 'utf8')) as SandboxFixtures;
 const indexOf = (f: SandboxFixtures, key: string) => f.apps.findIndex((a) => a.key === key);
@@ -11,6 +12,11 @@ describe('fixtures', () => {
     for (const family of FAMILIES) expect(index.apps[family].size).toBeGreaterThan(0);
     expect(index.accessKeys.get('ak-sandbox-disabled')?.enabled).toBe(false);
     expect(index.mainSecret).toBe('test-secret-DO-NOT-USE-0001');
+  });
+
+  it('schema > its enum of families is the spec\'s FAMILIES', () => {
+    const schema = JSON.parse(readFileSync(FIXTURE_SCHEMA_PATH, 'utf8')) as { $defs: { app: { properties: { family: { enum: string[] } } } } };
+    expect(schema.$defs.app.properties.family.enum).toEqual([...FAMILIES]);
   });
 
   it('schema > a bad field names the record by JSON pointer and id', () => {

@@ -5,10 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { createAjv } from './ajv.ts';
+import { FAMILIES, OPERATIONS, specValidators, type Bundle, type Family } from '../lib/spec/index.ts';
 
-export const FAMILIES = ['file', 'apk', 'lnx', 'url', 'configuration', 'win', 'mac', 'tauri', 'electron'] as const;
-export type Family = (typeof FAMILIES)[number];
+export type { Family } from '../lib/spec/index.ts';
 
 export const DEFAULT_FIXTURES_PATH = fileURLToPath(new URL('../fixtures/sandbox.json', import.meta.url));
 export const FIXTURE_SCHEMA_PATH = fileURLToPath(new URL('../fixtures/sandbox.schema.json', import.meta.url));
@@ -70,11 +69,24 @@ export class FixtureError extends Error {
   override name = 'FixtureError';
 }
 
+// Facts of the spec the fixture checks rely on: which families name versions MAJOR.MINOR.PATCH (their
+// version operation asks for `versionName`), and which arch values a family's builds may carry (the
+// enum its operations accept; "" only means "no filter" on a request).
+const SEMVER_FAMILIES: ReadonlySet<Family | null> = new Set(
+  OPERATIONS.filter((op) => (op.required as readonly string[]).includes('versionName')).map((op) => op.family),
+);
+const BUILD_ARCHES = new Map<Family | null, readonly string[]>(
+  OPERATIONS.filter((op) => op.archValues.length > 0).map((op) => [op.family, op.archValues.filter((a: string) => a !== '')]),
+);
+
 let schemaValidator: ValidateFunction | undefined;
 function fixtureValidator() {
+  // The project's one Ajv set-up (lib/spec) compiles the fixture schema too: it goes in as the only
+  // schema of a bundle of its own (its `$id` keeps its `#/$defs/…` references its own).
   if (!schemaValidator) {
-    const ajv = createAjv({ allErrors: true, strict: false });
-    schemaValidator = ajv.compile(JSON.parse(readFileSync(FIXTURE_SCHEMA_PATH, 'utf8')));
+    const schema = JSON.parse(readFileSync(FIXTURE_SCHEMA_PATH, 'utf8')) as Bundle['components'];
+    const bundle = { paths: {}, components: { schemas: { SandboxFixtures: schema } } } as Bundle;
+    schemaValidator = specValidators(bundle).validatorAt('#/components/schemas/SandboxFixtures');
   }
   return schemaValidator;
 }
@@ -195,12 +207,11 @@ function indexFixtures(data: SandboxFixtures, label: string): FixtureIndex {
       const slot = `${v.versionCode}|${v.arch ?? ''}|${v.target ?? ''}|${v.platform ?? ''}`;
       if (versionSlots.has(slot)) fail(pointer, `versionCode ${v.versionCode} appears twice for the same arch/target/platform`);
       versionSlots.add(slot);
-      if ((a.family === 'tauri' || a.family === 'electron') && semverCode(v.versionName) !== v.versionCode) {
+      if (SEMVER_FAMILIES.has(a.family) && semverCode(v.versionName) !== v.versionCode) {
         fail(pointer, `versionName "${v.versionName}" must be MAJOR.MINOR.PATCH and versionCode must equal MAJOR*1000000+MINOR*1000+PATCH`);
       }
-      if ((a.family === 'lnx' || a.family === 'win' || a.family === 'mac') && v.arch !== 'x64' && v.arch !== 'arm64') {
-        fail(pointer, `arch must be x64 or arm64 for ${a.family}`);
-      }
+      const arches = BUILD_ARCHES.get(a.family);
+      if (arches && !arches.includes(v.arch ?? '')) fail(pointer, `arch must be ${arches.join(' or ')} for ${a.family}`);
       const version: Version = {
         id: v.id, versionCode: v.versionCode, versionName: v.versionName, urlPath: v.urlPath ?? '',
         urlFileSize: v.urlFileSize ?? 0, urlFileMd5: v.urlFileMd5 ?? '', arch: v.arch ?? '', target: v.target ?? '',

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeSigner } from '../lib/signing/node.ts';
-import { Code } from './codes.ts';
+import { Code } from '../lib/spec/index.ts';
+import { FAULTS } from './faults.ts';
 import { DEFAULT_FIXTURES_PATH, type SandboxFixtures } from './fixtures.ts';
 import { startSandbox, type SandboxHandle } from './index.ts';
 import { MAIN_KEY, T0, freshNonce } from './testing.ts';
@@ -151,6 +152,20 @@ describe('cli', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('no-such-fault');
     expect(bad.stderr).toContain('--list-faults');
+  });
+
+  it('cli > --list-faults --json prints one JSON array of name, rule, stage, description', async () => {
+    const list = await runCli(['--list-faults', '--json']);
+    expect(list.code).toBe(0);
+    const faults = JSON.parse(list.stdout) as Array<Record<string, string>>;
+    expect(faults.length).toBe(FAULTS.length);
+    expect(Object.keys(faults[0]!).sort()).toEqual(['description', 'name', 'rule', 'stage']);
+  });
+
+  it('cli > conflicting faults exit 2 naming both', async () => {
+    const bad = await runCli(['--fault', 'accept-any-content-type', '--fault', 'content-type-exact']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/accept-any-content-type.*content-type-exact/);
   });
 
   it('cli > prints one listening line, with the control URL, and exits 0 on SIGTERM', async () => {

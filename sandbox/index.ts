@@ -4,15 +4,15 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { TIMESTAMP_WINDOW_SECONDS } from '../lib/signing/index.ts';
+import type { Bundle } from '../lib/spec/index.ts';
 import { createClock, type SandboxClock } from './clock.ts';
-import { parseFaults } from './faults.ts';
+import { parseFaults, tableWith } from './faults.ts';
 import { DEFAULT_FIXTURES_PATH, loadFixtures, type FixtureIndex, type SandboxFixtures } from './fixtures.ts';
 import { Pipeline } from './pipeline.ts';
-import { DEFAULT_SPEC_PATH, compileOperations, readBundle, type Operation } from './spec.ts';
+import { DEFAULT_SPEC_PATH, compileOperations } from './spec.ts';
 import { createControlServer, createPublicServer } from './server.ts';
 
 export { FAULTS, listFaults } from './faults.ts';
-export { Code } from './codes.ts';
 export type { SandboxClock } from './clock.ts';
 
 export interface SandboxOptions {
@@ -26,7 +26,7 @@ export interface SandboxOptions {
   /** Enables the loopback-only control listener (0 picks a free port). */
   controlPort?: number;
   /** Path to the bundled spec, or the bundle itself. */
-  spec?: string | Record<string, unknown>;
+  spec?: string | Bundle;
   clock?: SandboxClock;
 }
 
@@ -41,20 +41,17 @@ export interface SandboxHandle {
   close(): Promise<void>;
 }
 
-const compiledSpecs = new Map<string, Map<string, Operation>>();
 const loadedFixtures = new Map<string, FixtureIndex>();
 
-/** Builds the pipeline without listening: spec and fixtures are loaded and validators compiled here. */
+/**
+ * Builds the pipeline without listening: spec and fixtures are loaded, validators compiled and the
+ * stage table (with any faults) built here, once.
+ */
 export function createPipeline(options: SandboxOptions = {}, clock: SandboxClock = options.clock ?? createClock()): Pipeline {
-  const faults = parseFaults(options.faults ?? []);
-  const spec = options.spec ?? DEFAULT_SPEC_PATH;
+  const table = tableWith(parseFaults(options.faults ?? []));
+  // Validators (lib/spec caches them per bundle) and the fixture index are immutable: once per process.
+  const operations = compileOperations(options.spec ?? DEFAULT_SPEC_PATH);
   const fixtureSource = options.fixtures ?? DEFAULT_FIXTURES_PATH;
-  // Validators and the fixture index are immutable: compile each source once per process.
-  let operations = typeof spec === 'string' ? compiledSpecs.get(spec) : undefined;
-  if (!operations) {
-    operations = compileOperations(readBundle(spec));
-    if (typeof spec === 'string') compiledSpecs.set(spec, operations);
-  }
   let fixtures = typeof fixtureSource === 'string' ? loadedFixtures.get(fixtureSource) : undefined;
   if (!fixtures) {
     fixtures = loadFixtures(fixtureSource);
@@ -62,7 +59,7 @@ export function createPipeline(options: SandboxOptions = {}, clock: SandboxClock
   }
   const windowSeconds = options.windowSeconds ?? TIMESTAMP_WINDOW_SECONDS;
   if (!Number.isFinite(windowSeconds) || windowSeconds <= 0) throw new RangeError(`windowSeconds must be positive, got ${windowSeconds}`);
-  return new Pipeline({ operations, fixtures, faults, clock, windowSeconds });
+  return new Pipeline({ operations, fixtures, clock, windowSeconds, table });
 }
 
 function hostForUrl(host: string): string {

@@ -1,16 +1,16 @@
 // CLI: npm run sandbox -- [--host H] [--port P] [--fixtures F] [--fault NAME]... [--window-seconds S]
-//                         [--control-port N] [--spec PATH] [--list-faults]
+//                         [--control-port N] [--spec PATH] [--list-faults [--json]]
 // Prints exactly one line on stdout when ready: `sandbox listening on http://HOST:PORT`
 // (+ ` control http://127.0.0.1:CPORT`). Exit 2 on bad configuration.
 
 import { parseArgs } from 'node:util';
 import { FixtureError } from './fixtures.ts';
-import { UnknownFaultError, listFaults } from './faults.ts';
+import { FaultError, listFaults, listFaultsJson } from './faults.ts';
 import { SpecError } from './spec.ts';
 import { startSandbox } from './index.ts';
 
 const USAGE = `usage: npm run sandbox -- [--host 127.0.0.1] [--port 8787] [--fixtures fixtures/sandbox.json]
-       [--fault NAME]... [--window-seconds 300] [--control-port N] [--spec generated/openapi.json] [--list-faults]
+       [--fault NAME]... [--window-seconds 300] [--control-port N] [--spec generated/openapi.json] [--list-faults [--json]]
 env:   SANDBOX_HOST SANDBOX_PORT SANDBOX_FIXTURES SANDBOX_FAULTS (comma list) SANDBOX_CONTROL_PORT SANDBOX_WINDOW_SECONDS SANDBOX_SPEC`;
 
 function configError(message: string): never {
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
         'control-port': { type: 'string' },
         spec: { type: 'string' },
         'list-faults': { type: 'boolean' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     return;
   }
   if (values['list-faults']) {
-    process.stdout.write(`${listFaults()}\n`);
+    process.stdout.write(`${values.json ? listFaultsJson() : listFaults()}\n`);
     return;
   }
   const env = process.env;
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
       spec: values.spec ?? env.SANDBOX_SPEC ?? undefined,
     });
   } catch (error) {
-    if (error instanceof UnknownFaultError || error instanceof FixtureError || error instanceof SpecError) configError(error.message);
+    if (error instanceof FaultError || error instanceof FixtureError || error instanceof SpecError) configError(error.message);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') configError(`${(error as Error).message}; pick another --port (0 picks a free one)`);
     configError(`cannot start: ${(error as Error).message}`);
   }

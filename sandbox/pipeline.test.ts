@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Code } from './codes.ts';
-import { readHeaders, isJsonContentType, STAGES } from './pipeline.ts';
+import { CODES, Code } from '../lib/spec/index.ts';
+import { CHECKS, STAGES, isJsonContentType } from './pipeline.ts';
+import { firstHeader, headers, httpStatus } from './stages.ts';
+import type { Exchange } from './exchange.ts';
 import { canonicalBytes } from '../lib/signing/index.ts';
 import { md5 } from '../lib/signing/node.ts';
 import { MAIN_KEY, T0, exchange, freshNonce, send, testPipeline } from './testing.ts';
@@ -10,8 +12,10 @@ const apk = (extra: object = {}) => ({ apkKey: 'apk-basic', versionCode: 1, ...e
 describe('pipeline stages (REFERENCE §4.3 order)', () => {
   const { pipeline } = testPipeline();
 
-  it('order > stages are named in the contract order', () => {
-    expect(STAGES).toEqual(['route', 'method', 'contentType', 'target', 'headers', 'window', 'accessKey', 'signature', 'nonce', 'parse', 'validate', 'business']);
+  it('order > checks are named in the contract order, then respond', () => {
+    expect(CHECKS).toEqual(['route', 'method', 'contentType', 'target', 'headers', 'window', 'accessKey', 'signature', 'nonce', 'parse', 'validate', 'business']);
+    expect(STAGES).toEqual([...CHECKS, 'respond']);
+    expect(pipeline.table.order).toEqual(CHECKS);
   });
 
   describe('route', () => {
@@ -118,9 +122,11 @@ describe('pipeline stages (REFERENCE §4.3 order)', () => {
       const reply = await send(pipeline, { body: apk(), extraRawHeaders: ['x-nonce', 'ffffffffffffffffffff'] });
       expect(reply.code).toBe(Code.OK);
     });
-    it('readHeaders > first value wins, names case-insensitive', () => {
-      const h = readHeaders(['X-NONCE', 'a', 'x-nonce', 'b', 'Content-Type', 'application/json'], new Set());
-      expect([h.nonce, h.contentType]).toEqual(['a', 'application/json']);
+    it('headers > decisions: names case-insensitive, first value wins', () => {
+      const x = {} as Exchange;
+      expect(['X-NONCE', 'x-accesskey', 'X-Signature', 'Content-Type', 'X-Nonce-Extra'].map((n) => headers.slotOf(x, n))).toEqual(['nonce', 'accessKey', 'signature', undefined, undefined]);
+      expect(headers.repeated(x, 'a', 'b')).toBe('a');
+      expect(firstHeader(['X-NONCE', 'a', 'content-TYPE', 'application/json', 'Content-Type', 'text/plain'], 'content-type')).toBe('application/json');
     });
     it('headers > a nonce of 16 and of 128 visible characters pass', async () => {
       expect((await send(pipeline, { body: apk(), nonce: '!~'.repeat(8) })).code).toBe(Code.OK);
@@ -311,6 +317,13 @@ describe('pipeline stages (REFERENCE §4.3 order)', () => {
       const reply = await send(pipeline, { body: apk() });
       expect([reply.status, reply.code, reply.contentType]).toEqual([200, Code.OK, 'application/json; charset=utf-8']);
       expect(reply.data).toMatchObject({ apkKey: 'apk-basic', versionCode: 2, upgradeType: 1 });
+    });
+    it('envelope > the status rule (code / 1000; 200 for 0 and 200) is the status every code is documented with', () => {
+      for (const [code, facts] of Object.entries(CODES)) expect(httpStatus(Number(code))).toBe(facts.httpStatus);
+    });
+    it('envelope > msg is the code\'s meaning from the spec, then the detail', async () => {
+      const answer = await pipeline.handle(exchange({ body: apk({ apkKey: 'nope' }) }));
+      expect((JSON.parse(answer.body) as { msg: string }).msg).toMatch(new RegExp(`^${CODES[Code.RESOURCE_NOT_FOUND].meaning}: .*nope`));
     });
     it('envelope > errors carry data null and status code/1000', async () => {
       const reply = await send(pipeline, { body: apk({ apkKey: 'nope' }) });

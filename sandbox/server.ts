@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SandboxClock } from './clock.ts';
-import { Code, MESSAGES } from './codes.ts';
+import { CODES, Code } from '../lib/spec/index.ts';
 import { JSON_CONTENT_TYPE, type BodyRead, type Pipeline } from './pipeline.ts';
 
 // Past this many bytes an oversized body is no longer drained: answer and close.
@@ -58,7 +58,7 @@ export function createPublicServer(pipeline: Pipeline): Server {
       .catch(() => {
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { 'Content-Type': JSON_CONTENT_TYPE });
-          res.end(JSON.stringify({ code: Code.INTERNAL_ERROR, msg: MESSAGES[Code.INTERNAL_ERROR], data: null }));
+          res.end(JSON.stringify({ code: Code.INTERNAL_ERROR, msg: CODES[Code.INTERNAL_ERROR].meaning, data: null }));
         } else res.destroy();
       });
   });
@@ -66,7 +66,7 @@ export function createPublicServer(pipeline: Pipeline): Server {
   // Malformed HTTP never reaches the pipeline: answer it with a 400001 envelope, not Node's plain text.
   server.on('clientError', (_error: Error, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify({ code: Code.ILLEGAL_REQUEST, msg: `${MESSAGES[Code.ILLEGAL_REQUEST]}: malformed HTTP request`, data: null });
+    const body = JSON.stringify({ code: Code.ILLEGAL_REQUEST, msg: `${CODES[Code.ILLEGAL_REQUEST].meaning}: malformed HTTP request`, data: null });
     socket.end(
       `HTTP/1.1 400 Bad Request\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );

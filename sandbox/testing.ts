@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { createClock, type SandboxClock } from './clock.ts';
 import { createPipeline, type SandboxOptions } from './index.ts';
-import type { Answer, IncomingExchange, Pipeline } from './pipeline.ts';
+import type { Answer, IncomingExchange } from './exchange.ts';
+import type { Pipeline } from './pipeline.ts';
 
 /** The instant of signing vector V1 (REFERENCE §3.4). */
 export const T0 = Date.parse('2025-02-17T02:34:55Z');
