@@ -2,9 +2,9 @@
 // validator compiled once, at start, from the bundled spec (lib/spec), and the facts the handlers
 // read from it turned into sets.
 
+import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import {
-  BUNDLE_JSON,
   OPERATIONS,
   loadBundle,
   requestSchemaPointer,
@@ -14,7 +14,9 @@ import {
 } from '../lib/spec/index.ts';
 
 export { SpecError } from '../lib/spec/index.ts';
-export const DEFAULT_SPEC_PATH = BUNDLE_JSON;
+// Relative to this file, not lib/spec's BUNDLE_JSON: bundled into one file (the sandbox image,
+// docker/sandbox.Dockerfile), the sandbox finds generated/ next to its own folder.
+export const DEFAULT_SPEC_PATH = fileURLToPath(new URL('../generated/openapi.json', import.meta.url));
 
 /** Request fields a version lookup matches exactly, besides the version itself (REFERENCE §6.6). */
 const LOOKUP_FIELDS = ['arch', 'target', 'platform'] as const;
