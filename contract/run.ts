@@ -5,7 +5,7 @@
 //
 // Exit codes: 0 no new finding at or above --fail-on (default major); 1 there is one; 2 the run could
 // not judge the target (unreachable, credentials refused, bad input) or some tests could not be judged.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chooseLauncher, stopAll, type RunningSandbox, type RunningService } from '../harness/index.ts';
@@ -76,15 +76,32 @@ function prismInstalled(): boolean {
   }
 }
 
-/** A regex over test names (`… [rule-id]`) selecting the rules, their prerequisites and the baselines. */
-export function rulePattern(rules: string[]): string {
+/** The rules a `--rule` run covers: those named, their prerequisites and the baselines. */
+export function selectedRules(rules: string[]): Set<string> {
   const all = new Set<string>([BASELINE_RULE]);
   for (const r of rules) {
     if (!isRuleId(r)) throw new ContractUsageError(`--rule ${r}: no such rule (see contract/RULES.md)`);
     all.add(r);
     for (const p of prerequisites(r)) all.add(p);
   }
-  return `\\[(${[...all].map((r) => r.replace(/[.]/g, '\\.')).join('|')})\\]$`;
+  return all;
+}
+
+/** A regex over test names (`… [rule-id]`) selecting those rules' tests. */
+export function rulePattern(rules: Set<string>): string {
+  return `\\[(${[...rules].map((r) => r.replace(/[.]/g, '\\.')).join('|')})\\]$`;
+}
+
+/** The test files that declare tests of those rules (test files name their rules as string literals). */
+export function ruleFiles(rules: Set<string>): string[] {
+  const dir = path.join(PROJECT_ROOT, 'contract');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.contract.test.ts'))
+    .filter((f) => {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      return [...rules].some((r) => text.includes(`'${r}'`));
+    })
+    .map((f) => path.join('contract', f));
 }
 
 export async function runContract(options: ContractOptions, io: Io): Promise<number> {
@@ -94,7 +111,7 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
   const fixturesPath = path.resolve(options.fixtures ?? file.fixtures ?? DEFAULT_FIXTURES);
   const fixturesFile = readFixturesFile(fixturesPath);
   const fixturesLabel = path.relative(process.cwd(), fixturesPath) || fixturesPath;
-  const pattern = options.rules.length ? rulePattern(options.rules) : undefined;
+  const selected = options.rules.length ? selectedRules(options.rules) : undefined;
 
   // Credentials: the local targets use the fixtures' own published test pair, never the environment.
   let accessKey: string;
@@ -211,11 +228,11 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
       config: CONFIG,
       watch: false,
       reporters: options.verbose ? ['default', reporter] : [reporter],
-      ...(pattern ? { testNamePattern: pattern } : {}),
+      ...(selected ? { testNamePattern: rulePattern(selected) } : {}),
     });
     vitest.provide('contract', target);
     try {
-      await vitest.start();
+      await vitest.start(selected ? ruleFiles(selected) : undefined);
     } finally {
       await vitest.close();
     }
