@@ -31,6 +31,8 @@ export interface TestRecord {
   /** The rule the test checks (its primary rule); undefined for tests outside the catalogue. */
   rule?: string;
   operation: string | null;
+  /** Rules this test comes after, beyond its rule's prerequisites. */
+  after?: string[];
   state: 'passed' | 'failed' | 'skipped';
   durationMs: number;
   skipReason?: string;
@@ -112,9 +114,9 @@ function sameOperation(a: string | null, b: string | null): boolean {
 }
 
 /** The rules whose failure on the same operation blocks a test of `rule` that failed under `failedRule`. */
-function blockers(rule: string | undefined, failedRule: string | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const r of [rule, failedRule]) {
+function blockers(rule: string | undefined, failedRule: string | undefined, after: readonly string[] = []): Set<string> {
+  const out = new Set<string>(after);
+  for (const r of [rule, failedRule, ...after]) {
     if (!r) continue;
     for (const p of prerequisites(r)) out.add(p);
   }
@@ -135,8 +137,11 @@ export function computeFindings(tests: TestRecord[], known: ReadonlySet<string> 
     const known = rootOf.get(t);
     if (known) return known;
     seen.add(t);
-    const wanted = blockers(t.rule, t.failure?.rule);
-    const blocker = contract.find((o) => o !== t && !seen.has(o) && o.rule !== undefined && wanted.has(o.rule) && sameOperation(o.operation, t.operation));
+    const wanted = blockers(t.rule, t.failure?.rule, t.after);
+    // A prerequisite has failed when a test of it failed, or when any test failed under it.
+    const blocker = contract.find(
+      (o) => o !== t && !seen.has(o) && ((o.rule !== undefined && wanted.has(o.rule)) || wanted.has(o.failure!.rule!)) && sameOperation(o.operation, t.operation),
+    );
     const root = blocker ? resolve(blocker, seen) : t;
     rootOf.set(t, root);
     return root;

@@ -3,7 +3,7 @@
 import { describe } from 'vitest';
 import { Code, OPERATIONS } from '../lib/spec/index.ts';
 import type { PostPath } from '../lib/client/index.ts';
-import { check, expectCode } from './support/checks.ts';
+import { check, expectCode, expectRouted } from './support/checks.ts';
 import { okBody, operation, send, test } from './support/context.ts';
 
 describe('protocol', () => {
@@ -16,7 +16,9 @@ describe('protocol', () => {
         expectCode(await send({ target: path, method, body: okBody(ctx, path) }), Code.ILLEGAL_REQUEST, { rule: 'protocol.post-only' });
       });
     }
-    test('protocol.post-only', 'HEAD on a signed route is answered HTTP 400 with no body', { op }, async () => {
+    // A HEAD answer has no body: its status is all there is to judge, so a server that sends every error
+    // with HTTP 200 (already a finding of the other tests) cannot be told from one that accepts HEAD.
+    test('protocol.post-only', 'HEAD on a signed route is answered HTTP 400 with no body', { op, after: ['envelope.http-status-matches-code'] }, async () => {
       expectCode(await send({ target: path, method: 'HEAD' }), Code.ILLEGAL_REQUEST, { rule: 'protocol.post-only' });
     });
     test('protocol.post-only', 'an OPTIONS preflight gets 400001 and no CORS headers', { op }, async () => {
@@ -48,8 +50,9 @@ describe('protocol', () => {
   for (const o of OPERATIONS) {
     const p = o.path as PostPath;
     describe(`POST ${o.path}`, () => {
-      test('routing.trailing-slash', 'the path with one trailing slash routes to the endpoint', { op: o }, async (ctx) => {
-        expectCode(await send({ target: `${p}/`, body: okBody(ctx, p) }), o.kind === 'report' ? Code.LATEST : Code.OK, { rule: 'routing.trailing-slash' });
+      // Whether it is then signed right is signing.trailing-slash-signed's business: here, only that it is routed.
+      test('routing.trailing-slash', 'the path with one trailing slash reaches the endpoint (not 404003)', { op: o }, async (ctx) => {
+        expectRouted(await send({ target: `${p}/`, body: okBody(ctx, p) }), 'routing.trailing-slash');
       });
     });
   }

@@ -59,7 +59,7 @@ describe('replay', () => {
     });
     test('replay.nonce-after-signature', 'a forged request does not burn its nonce (recorded only after the signature verifies)', { op }, async (ctx) => {
       const nonce = uniqueNonce('forged');
-      expectCode(await send({ target: path, body: okBody(ctx, path), sign: { nonce, secretKey: 'forger-does-not-know-it' } }), Code.SIGNATURE_FAILED, { rule: 'replay.nonce-after-signature' });
+      expectCode(await send({ target: path, body: okBody(ctx, path), sign: { nonce, secretKey: 'forger-does-not-know-it' } }), Code.SIGNATURE_FAILED, { rule: 'replay.nonce-after-signature', codeRule: 'signing.mismatch-code' });
       expectCode(await send({ target: path, body: okBody(ctx, path), sign: { nonce } }), Code.OK, { rule: 'replay.nonce-after-signature' });
     });
     test('replay.nonce-after-signature', 'a body over 1 MiB is refused before its nonce is recorded', { op }, async (ctx) => {

@@ -41,12 +41,13 @@ export function parseFailure(message: string, check?: string): NonNullable<TestR
 
 function toRecord(test: TestCase, root: string): TestRecord {
   const result = test.result();
-  const meta = test.meta() as { rule?: string; operation?: string | null; exchanges?: RecordedExchange[]; requestCount?: number };
+  const meta = test.meta() as { rule?: string; operation?: string | null; after?: string[]; exchanges?: RecordedExchange[]; requestCount?: number };
   const record: TestRecord = {
     name: test.fullName,
     file: path.relative(root, test.module.moduleId),
     ...(meta.rule ? { rule: meta.rule } : /\[([a-z0-9.-]+)\]$/.test(test.name) ? { rule: /\[([a-z0-9.-]+)\]$/.exec(test.name)![1]! } : {}),
     operation: meta.operation ?? null,
+    ...(meta.after ? { after: meta.after } : {}),
     state: result.state === 'pending' ? 'skipped' : result.state,
     durationMs: Math.round(test.diagnostic()?.duration ?? 0),
   };

@@ -488,7 +488,7 @@ export const RULES = [
   },
   {
     id: 'upgrade.appoint-version',
-    title: 'appointVersionCode 0 or absent offers the newest eligible version; a value > 0 offers exactly that version.',
+    title: 'appointVersionCode > 0 offers exactly that version, even when a newer one exists.',
     source: ALL_PAGES,
     severity: 'major',
     basis: 'appointVersionCode: "Expected upgrade version number, defaults to latest version if not provided or set to 0".',
@@ -503,10 +503,10 @@ export const RULES = [
   },
   {
     id: 'upgrade.newest-first',
-    title: 'A client between versions is offered the newest version above its own.',
+    title: 'With appointVersionCode 0 or absent, a client is offered the newest eligible version above its own.',
     source: ALL_PAGES,
     severity: 'major',
-    basis: '"defaults to latest version".',
+    basis: 'appointVersionCode: "defaults to latest version if not provided or set to 0".',
   },
   {
     id: 'upgrade.strategy-active',

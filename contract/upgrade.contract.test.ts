@@ -63,14 +63,6 @@ describe('upgrade', () => {
   describe('POST /v1/apk/upgrade', () => {
     const body = (app: string, extra: Record<string, unknown> = {}) => ({ apkKey: app, versionCode: fx.versions.current, ...extra });
     const APPOINT = { rule: 'upgrade.appoint-version' } as const;
-    test('upgrade.appoint-version', 'appointVersionCode 0, or none at all, offers the newest eligible version', { op: apk }, async (ctx) => {
-      const a = use(ctx, fx.appoint);
-      for (const extra of [{ appointVersionCode: 0 }, {}]) {
-        const ex = await send({ target: path, body: body(a.app, extra) });
-        expectCode(ex, Code.OK, APPOINT);
-        dataFields(ex, 'upgrade.appoint-version', { versionCode: a.newest });
-      }
-    });
     test('upgrade.appoint-version', 'appointVersionCode > 0 offers exactly that version, even when a newer one exists', { op: apk }, async (ctx) => {
       const a = use(ctx, fx.appoint);
       const ex = await send({ target: path, body: body(a.app, { appointVersionCode: a.older }) });
@@ -84,6 +76,14 @@ describe('upgrade', () => {
     test('upgrade.appoint-not-offered', 'an appointed version not above the client\'s versionCode gives code 0', { op: apk }, async (ctx) => {
       const a = use(ctx, fx.appoint);
       expectCode(await send({ target: path, body: body(a.app, { appointVersionCode: fx.versions.current }) }), Code.LATEST, { rule: 'upgrade.appoint-not-offered' });
+    });
+    test('upgrade.newest-first', 'appointVersionCode 0, or none at all, offers the newest eligible version', { op: apk }, async (ctx) => {
+      const a = use(ctx, fx.appoint);
+      for (const extra of [{ appointVersionCode: 0 }, {}]) {
+        const ex = await send({ target: path, body: body(a.app, extra) });
+        expectCode(ex, Code.OK, { rule: 'upgrade.newest-first' });
+        dataFields(ex, 'upgrade.newest-first', { versionCode: a.newest });
+      }
     });
     test('upgrade.newest-first', 'a client between versions is offered the newest one above it; one past every version gets code 0', { op: apk }, async (ctx) => {
       const a = use(ctx, fx.appoint);

@@ -73,6 +73,16 @@ const SCENARIOS: Record<string, { observe: Observe; rule: unknown; broken: unkno
   'accept-any-content-type': { observe: codeOf({ body: apk(), contentType: 'text/plain' }), rule: Code.ILLEGAL_REQUEST, broken: Code.OK },
   'no-body-limit': { observe: codeOf({ body: apk({ pad: 'x'.repeat(1_100_000) }) }), rule: Code.INVALID_BODY, broken: Code.OK },
   'malformed-json-500001': { observe: codeOf({ body: '{"apkKey":' }), rule: Code.INVALID_BODY, broken: Code.INTERNAL_ERROR },
+  'chunked-bodies-hang': {
+    // Whether an answer comes within 200 ms: the in-process exchange says it is chunked by its header.
+    observe: async (p) => {
+      const call = exchange({ body: apk(), extraRawHeaders: ['Transfer-Encoding', 'chunked'] });
+      const answered = p.handle(call).then(() => 'answered');
+      return Promise.race([answered, new Promise((resolve) => setTimeout(() => resolve('no answer'), 200))]);
+    },
+    rule: 'answered',
+    broken: 'no answer',
+  },
   'accept-missing-required': { observe: codeOf({ body: { versionCode: 1 } }), rule: Code.MISSING_PARAMETER, broken: Code.RESOURCE_NOT_FOUND },
   'accept-wrong-type': { observe: codeOf({ body: apk({ versionCode: '1' }) }), rule: Code.INVALID_PARAMETER, broken: Code.OK },
   'errors-http-200': { observe: dataOf({ body: apk({ apkKey: 'nope' }) }, (r) => r.status), rule: 404, broken: 200 },

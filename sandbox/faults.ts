@@ -643,12 +643,22 @@ export const FAULTS: readonly Fault[] = [
   },
   {
     name: 'flow-limit-falls-back', rule: 'upgrade.flow-limit-no-fallback',
-    description: "when the chosen strategy's flow quota is exhausted, the walk falls back to the next candidate",
-    ...wrap('business', 'eligible', (base) => (x, s, request, nowMs) => {
-      if (!base(x, s, request, nowMs)) return false;
-      const d = x.stages.business;
-      const rule = d.flowRuleOf(x, s, nowMs);
-      return rule === null || x.env.flow.counter(rule, nowMs).count < d.flowLimitOf(x, rule);
+    description: "when the chosen strategy's flow quota is exhausted, the walk falls back to the next candidate (429001 only when none is left)",
+    ...wrap('business', 'choose', (base) => (x, op, app, request, nowMs) => {
+      const retry = (outcome: Outcome): Outcome | Promise<Outcome> => {
+        if (outcome.code !== Code.FLOW_LIMITED) return outcome;
+        const d = x.stages.business;
+        const open = (s: Parameters<typeof d.eligible>[1]) => {
+          const rule = d.flowRuleOf(x, s, nowMs);
+          return rule === null || x.env.flow.counter(rule, nowMs).count < d.flowLimitOf(x, rule);
+        };
+        const walkAgain = { ...x, stages: { ...x.stages, business: { ...d, strategiesOf: (y: Exchange, a: typeof app) => d.strategiesOf(y, a).filter(open) } } };
+        const again = base(walkAgain, op, app, request, nowMs);
+        const pick = (o: Outcome) => (o.code === Code.OK ? o : outcome);
+        return again instanceof Promise ? again.then(pick) : pick(again);
+      };
+      const first = base(x, op, app, request, nowMs);
+      return first instanceof Promise ? first.then(retry) : retry(first);
     }),
   },
   {
@@ -670,6 +680,11 @@ export const FAULTS: readonly Fault[] = [
     name: 'disabled-key-403', rule: 'envelope.documented-status',
     description: 'a disabled access key is answered HTTP 403 with code 403001 (a status the spec does not document)',
     ...replace('accessKey', 'disabled', () => ({ code: UNDOCUMENTED_FORBIDDEN, data: null, detail: 'access key disabled' })),
+  },
+  {
+    name: 'chunked-bodies-hang', rule: 'transport.answered',
+    description: 'a body sent chunked (Transfer-Encoding, no Content-Length) is never answered: the request hangs until the client gives up',
+    ...wrap('signature', 'readBody', (base) => (x) => (hasHeader(x, (name) => name === 'transfer-encoding') ? new Promise<Verdict>(() => undefined) : base(x))),
   },
 ];
 

@@ -43,7 +43,7 @@ export function runCheck(name: string, args: string[]): Promise<RunOutcome> {
   const log = createWriteStream(path.join(dir, 'check.log'));
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'check', '--runtime', 'process', '--no-prism', '--fail-on', 'none', '--report-dir', dir, ...args], {
+    const child = spawn(process.execPath, [BIN, 'check', '--runtime', 'process', '--no-prism', '--fail-on', 'none', '--timeout', '5', '--report-dir', dir, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CONTRACT_TARGET: '', CONTRACT_FAULTS: '', FORCE_COLOR: '0', NO_COLOR: '1' },

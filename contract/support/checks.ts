@@ -3,6 +3,7 @@
 // findings reporter groups failures by the rule and check of the first failing check. Never look at
 // `msg`, `docs` or `traceId` here.
 import {
+  Code,
   CODES,
   documentedStatuses,
   formatErrors,
@@ -216,6 +217,13 @@ export function expectRejected(ex: Exchange, rule: RuleId): void {
   jsonEnvelope(ex);
   const received = bodyCode(ex);
   check(!isSuccess(received), rule, 'rejected', `${label(ex)} was not rejected`, 'a rejection (any error code)', receivedSummary(ex));
+}
+
+/** The request reached its endpoint: any answer but the unknown-route codes (404003, 404004). */
+export function expectRouted(ex: Exchange, rule: RuleId): void {
+  jsonEnvelope(ex);
+  const received = bodyCode(ex);
+  check(received !== Code.METHOD_NOT_FOUND && received !== Code.REQUEST_NOT_FOUND, rule, 'routed', `${label(ex)} did not reach its endpoint`, 'any answer of the endpoint (not 404003 or 404004)', receivedSummary(ex));
 }
 
 /** For answers whose code the test does not fix (the Prism mock): everything but the code. */

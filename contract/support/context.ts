@@ -33,6 +33,7 @@ declare module '@vitest/runner' {
   interface TaskMeta {
     rule?: string;
     operation?: string | null;
+    after?: string[];
     exchanges?: RecordedExchange[];
     requestCount?: number;
   }
@@ -50,6 +51,11 @@ export interface TestOptions {
   needs?: readonly Need[];
   /** Also runs against the Prism mock (schema tests only). */
   onMock?: boolean;
+  /**
+   * Rules this one test comes after, beyond its rule's: when one of them already failed on the same
+   * operation, this test's failure cannot be told apart from it and is reported as blocked.
+   */
+  after?: readonly RuleId[];
   timeout?: number;
 }
 
@@ -204,6 +210,7 @@ export function test(rule: RuleId, title: string, options: TestOptions, fn: (ctx
       currentTask = ctx.task;
       ctx.task.meta.rule = rule;
       ctx.task.meta.operation = options.op?.path ?? null;
+      if (options.after) ctx.task.meta.after = [...options.after];
       if (target.kind === 'mock' && !options.onMock) {
         ctx.skip('target "mock" is a Prism mock serving the spec\'s examples: only the schema tests run against it');
         return;
