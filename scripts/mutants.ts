@@ -1,147 +1,145 @@
-// Mutation self-test of the contract suite: `npm run test:mutants [-- NAME…]`.
+// Mutation self-test of the contract suite: `npm run test:mutants [-- NAME…] [--each]`.
 //
-// The suite must first pass on the clean sandbox with no finding. Then, for every sandbox fault switch
-// (sandbox/faults.ts), a run narrowed to the tests of the rule the fault declares it breaks (with that
-// rule's prerequisites and the baselines; the whole suite for a rule only ever checked inside other
-// tests) must report exactly one finding: that rule. So each fault is
-// shown to be caught, and caught by the rule that says what it breaks. Runs go without Prism
-// (in-process validation is the conformance check here) and through local processes, several at once.
-// Writes reports/mutants.json and reports/mutants.md; prints its wall time; exits 1 naming any fault
-// that survives or is reported under another rule.
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// The whole suite must first give no finding on the clean sandbox. Then every sandbox fault switch
+// (sandbox/faults.ts) must be reported under the rule it declares it breaks, and under no other.
+//
+// Rule-targeted runs: a run covers only the tests of the rules under test (with their prerequisites
+// and the baselines; the whole suite for a rule that is only ever checked inside other tests, such as
+// the envelope's). To keep it quick, compatible faults (scripts/fault-runs.ts: different rules, not
+// prerequisites of each other, not changing the same decision) share a run: it must report exactly
+// their rules, one finding each. When a shared run is not exact, each of its faults is run alone, so
+// the report names the one that is not caught by its rule. `--each` runs every fault alone.
+// Writes reports/mutants.json and reports/mutants.md; prints its wall time; exit 1 naming any fault
+// not caught by its declared rule.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectTests } from '../contract/catalogue.ts';
-import { FAULTS } from '../sandbox/faults.ts';
+import { FAULTS, REPORTS, RUNS_DIR, inexact, pack, runCheck, type Fault } from './fault-runs.ts';
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const reports = path.join(root, 'reports');
-const runsDir = path.join(reports, 'mutants');
-const BIN = path.join(root, 'bin', 'upgradelink-contract.mjs');
 const PARALLEL = Math.max(1, Number(process.env.MUTANTS_PARALLEL ?? 3));
-
-interface FindingsDoc {
-  judged: boolean;
-  reason?: string;
-  exitCode: number;
-  findings: Array<{ rule: string; severity: string; tests: unknown[] }>;
-  errors: Array<{ test: string; message: string }>;
-}
-
-interface RunOutcome {
-  name: string;
-  seconds: number;
-  doc?: FindingsDoc;
-  error?: string;
-}
-
-export function runCheck(name: string, args: string[]): Promise<RunOutcome> {
-  const dir = path.join(runsDir, name);
-  mkdirSync(dir, { recursive: true });
-  const log = createWriteStream(path.join(dir, 'check.log'));
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'check', '--runtime', 'process', '--no-prism', '--fail-on', 'none', '--timeout', '5', '--report-dir', dir, ...args], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CONTRACT_TARGET: '', CONTRACT_FAULTS: '', FORCE_COLOR: '0', NO_COLOR: '1' },
-    });
-    child.stdout.pipe(log, { end: false });
-    child.stderr.pipe(log, { end: false });
-    child.on('close', () => {
-      log.end();
-      const seconds = (performance.now() - started) / 1000;
-      try {
-        resolve({ name, seconds, doc: JSON.parse(readFileSync(path.join(dir, 'contract-findings.json'), 'utf8')) as FindingsDoc });
-      } catch (error) {
-        resolve({ name, seconds, error: `no findings report (${(error as Error).message}); see ${path.relative(root, dir)}/check.log` });
-      }
-    });
-  });
-}
+const GROUP_SIZE = Math.max(1, Number(process.env.MUTANTS_GROUP ?? 12));
 
 interface FaultOutcome {
   name: string;
   rule: string;
   stage: string;
-  /** Reported under its declared rule, and only under it. */
+  /** Reported under its declared rule and no other. */
   killed: boolean;
+  /** The run that showed it: shared with other faults, or alone. */
+  run: string;
   findings: string[];
   seconds: number;
   problem?: string;
 }
 
-function judge(fault: (typeof FAULTS)[number], run: RunOutcome): FaultOutcome {
-  const findings = run.doc?.findings.map((f) => f.rule) ?? [];
-  let problem: string | undefined;
-  if (run.error) problem = run.error;
-  else if (!run.doc!.judged) problem = `the run could not judge the sandbox: ${run.doc!.reason}`;
-  else if (run.doc!.errors.length) problem = `${run.doc!.errors.length} test(s) could not be judged: ${run.doc!.errors[0]!.message.split('\n')[0]}`;
-  else if (!findings.includes(fault.rule)) problem = findings.length ? `reported under ${findings.join(', ')} instead of ${fault.rule}` : 'survived: no finding';
-  else if (findings.length > 1) problem = `also reported under ${findings.filter((f) => f !== fault.rule).join(', ')}`;
-  return { name: fault.name, rule: fault.rule, stage: fault.stage, killed: problem === undefined, findings, seconds: Math.round(run.seconds * 10) / 10, ...(problem ? { problem } : {}) };
+async function inParallel<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return out;
 }
 
-function renderMarkdown(outcomes: FaultOutcome[], baseline: RunOutcome, wall: number): string {
+function renderMarkdown(outcomes: FaultOutcome[], wall: number, runs: number): string {
   const killed = outcomes.filter((o) => o.killed).length;
   const out = [
     '# Mutation self-test',
     '',
-    `Each sandbox fault switch is run against the tests of the rule it declares it breaks (plus that rule's prerequisites and the baselines; the whole suite for a rule that is only checked inside other tests, such as the envelope's); it is **killed** when the run reports exactly one finding, under that rule. Baseline (no fault, whole suite): ${baseline.doc && baseline.doc.findings.length === 0 && baseline.doc.errors.length === 0 ? 'no findings' : 'FAILED'}.`,
+    'Each sandbox fault switch must be reported under the rule it declares it breaks, and under no other. Runs cover only the tests of the rules under test (with their prerequisites and baselines; the whole suite for rules only checked inside other tests); compatible faults share a run, which must then report exactly their rules, one finding each. The whole suite gave no finding on the clean sandbox.',
     '',
-    `**${killed} of ${outcomes.length} faults killed by their declared rule** in ${wall.toFixed(1)} s (${PARALLEL} runs at a time, ${os.cpus().length} CPUs).`,
+    `**${killed} of ${outcomes.length} faults caught by their declared rule** in ${wall.toFixed(1)} s (${runs} runs, ${PARALLEL} at a time, ${os.cpus().length} CPUs).`,
     '',
-    '| Fault | Stage | Declared rule | Killed | Findings | s |',
-    '|---|---|---|---|---|---:|',
+    '| Fault | Stage | Declared rule | Caught | Run | Findings of the run |',
+    '|---|---|---|---|---|---|',
   ];
-  for (const o of outcomes) out.push(`| \`${o.name}\` | ${o.stage} | ${o.rule} | ${o.killed ? 'yes' : `**NO**: ${o.problem}`} | ${o.findings.join(', ') || '–'} | ${o.seconds} |`);
+  for (const o of outcomes) out.push(`| \`${o.name}\` | ${o.stage} | ${o.rule} | ${o.killed ? 'yes' : `**NO**: ${o.problem}`} | ${o.run} | ${o.findings.join(', ') || '–'} |`);
   return `${out.join('\n')}\n`;
 }
 
 async function main(): Promise<number> {
-  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const args = process.argv.slice(2);
+  const each = args.includes('--each');
+  const only = args.filter((a) => !a.startsWith('-'));
   for (const n of only) if (!FAULTS.some((f) => f.name === n)) throw new Error(`unknown fault ${n} (npm run sandbox -- --list-faults)`);
   const faults = only.length ? FAULTS.filter((f) => only.includes(f.name)) : [...FAULTS];
-  mkdirSync(runsDir, { recursive: true });
+  mkdirSync(RUNS_DIR, { recursive: true });
   const started = performance.now();
+  let runs = 0;
 
-  process.stdout.write('mutants: baseline (no fault, whole suite) … ');
-  const baseline = await runCheck('baseline', []);
-  if (!baseline.doc || baseline.doc.findings.length > 0 || baseline.doc.errors.length > 0 || !baseline.doc.judged) {
+  process.stdout.write('mutants: the clean sandbox, whole suite … ');
+  const clean = await runCheck('clean', []);
+  runs++;
+  const cleanProblem = inexact(clean, []);
+  if (cleanProblem) {
     process.stdout.write('FAILED\n');
-    process.stderr.write(`mutants: the clean sandbox must give no finding before faults mean anything: ${baseline.error ?? baseline.doc?.reason ?? baseline.doc?.findings.map((f) => f.rule).join(', ')} (reports/mutants/baseline/)\n`);
+    process.stderr.write(`mutants: the clean sandbox must give no finding before faults mean anything: ${cleanProblem} (reports/mutants/clean/)\n`);
     return 1;
   }
-  process.stdout.write(`no findings (${baseline.seconds.toFixed(1)} s)\n`);
+  process.stdout.write(`no findings (${clean.seconds.toFixed(1)} s)\n`);
 
-  // A rule that is the rule of tests of its own gets a run of those tests; a rule that is only ever a
+  // A rule that is the rule of tests of its own gets a run of those tests; one that is only ever a
   // check inside other tests (the envelope, the exact codes, data schemas) gets the whole suite.
   const ownTests = new Set((await collectTests()).keys());
-  const outcomes: FaultOutcome[] = new Array(faults.length);
-  let next = 0;
-  let done = 0;
-  const width = Math.max(...faults.map((f) => f.name.length));
-  const worker = async () => {
-    while (next < faults.length) {
-      const index = next++;
-      const fault = faults[index]!;
-      const outcome = judge(fault, await runCheck(fault.name, ['--fault', fault.name, ...(ownTests.has(fault.rule) ? ['--rule', fault.rule] : [])]));
-      outcomes[index] = outcome;
-      done++;
-      process.stdout.write(`mutants: [${String(done).padStart(2)}/${faults.length}] ${outcome.killed ? 'killed  ' : 'PROBLEM '} ${fault.name.padEnd(width)}  ${outcome.killed ? `by ${fault.rule}` : outcome.problem}  ${outcome.seconds.toFixed(1)} s\n`);
-    }
+  const runArgs = (group: readonly Fault[]) => [
+    ...group.flatMap((f) => ['--fault', f.name]),
+    ...(group.every((f) => ownTests.has(f.rule)) ? group.flatMap((f) => ['--rule', f.rule]) : []),
+  ];
+  const alone = async (fault: Fault): Promise<FaultOutcome> => {
+    const run = await runCheck(fault.name, runArgs([fault]));
+    runs++;
+    const problem = inexact(run, [fault.rule]);
+    return { name: fault.name, rule: fault.rule, stage: fault.stage, killed: !problem, run: 'alone', findings: run.doc?.findings.map((f) => f.rule) ?? [], seconds: Math.round(run.seconds * 10) / 10, ...(problem ? { problem } : {}) };
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, faults.length) }, worker));
+  const report = (o: FaultOutcome) =>
+    process.stdout.write(`mutants: ${o.killed ? 'caught  ' : 'PROBLEM '} ${o.name.padEnd(34)} ${o.killed ? `by ${o.rule}` : o.problem} (${o.run}, ${o.seconds.toFixed(1)} s)\n`);
+
+  // Faults on the whole suite go first: they take longest.
+  const groups = each ? faults.map((f) => [f]) : pack([...faults].sort((a, b) => Number(ownTests.has(a.rule)) - Number(ownTests.has(b.rule))), GROUP_SIZE);
+  process.stdout.write(`mutants: ${faults.length} faults in ${groups.length} run(s)${each ? ' (each alone)' : ` (compatible faults share a run, up to ${GROUP_SIZE})`}\n`);
+  const outcomes = (
+    await inParallel(groups, async (group, ) => {
+      if (group.length === 1) {
+        const o = await alone(group[0]!);
+        report(o);
+        return [o];
+      }
+      const name = `group-${group[0]!.name}`;
+      const run = await runCheck(name, runArgs(group));
+      runs++;
+      const problem = inexact(run, group.map((f) => f.rule));
+      if (!problem) {
+        const findings = run.doc!.findings.map((f) => f.rule);
+        const done = group.map((f): FaultOutcome => ({ name: f.name, rule: f.rule, stage: f.stage, killed: true, run: `shared by ${group.length}`, findings, seconds: Math.round(run.seconds * 10) / 10 }));
+        done.forEach(report);
+        return done;
+      }
+      process.stdout.write(`mutants: the run shared by ${group.map((f) => f.name).join(', ')} was not exact (${problem}): each alone\n`);
+      const done: FaultOutcome[] = [];
+      for (const f of group) {
+        const o = await alone(f);
+        report(o);
+        done.push(o);
+      }
+      return done;
+    })
+  ).flat();
+  const order = new Map(faults.map((f, i) => [f.name, i]));
+  outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 
   const wall = (performance.now() - started) / 1000;
-  writeFileSync(path.join(reports, 'mutants.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), wallSeconds: Math.round(wall * 10) / 10, faults: outcomes }, null, 2)}\n`);
-  writeFileSync(path.join(reports, 'mutants.md'), renderMarkdown(outcomes, baseline, wall));
+  writeFileSync(path.join(REPORTS, 'mutants.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), wallSeconds: Math.round(wall * 10) / 10, runs, faults: outcomes }, null, 2)}\n`);
+  writeFileSync(path.join(REPORTS, 'mutants.md'), renderMarkdown(outcomes, wall, runs));
   const problems = outcomes.filter((o) => !o.killed);
-  process.stdout.write(`mutants: ${outcomes.length - problems.length}/${outcomes.length} faults killed by their declared rule; wall time ${wall.toFixed(1)} s; reports/mutants.json, reports/mutants.md\n`);
+  process.stdout.write(`mutants: ${outcomes.length - problems.length}/${outcomes.length} faults caught by their declared rule in ${runs} runs; wall time ${wall.toFixed(1)} s; reports/mutants.json, reports/mutants.md\n`);
   if (problems.length > 0) {
-    process.stderr.write(`mutants: not killed by their declared rule: ${problems.map((p) => p.name).join(', ')}\n`);
+    process.stderr.write(`mutants: not caught by their declared rule alone: ${problems.map((p) => p.name).join(', ')}\n`);
     return 1;
   }
   return 0;
