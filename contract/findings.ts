@@ -1,7 +1,8 @@
 // From test results to findings: one finding per rule a target breaks, across every operation and test
 // where it shows. A failed test is attributed to the rule of its first failing check. It is *blocked*
 // (reported under the finding that blocks it, not as a finding of its own) when a prerequisite already
-// failed on the same operation: the operation's baseline, or a rule its own rule comes after. A known
+// failed on the same operation (a test there failed under it): the operation's baseline, or a rule its
+// own rule comes after. A known
 // finding (in the team's baseline file) does not fail the run; new and fixed ones are reported.
 import { BASELINE_RULE, prerequisites, ruleById, SEVERITIES, type RuleSource, type Severity } from './rules.ts';
 
@@ -138,10 +139,9 @@ export function computeFindings(tests: TestRecord[], known: ReadonlySet<string> 
     if (known) return known;
     seen.add(t);
     const wanted = blockers(t.rule, t.failure?.rule, t.after);
-    // A prerequisite has failed when a test of it failed, or when any test failed under it.
-    const blocker = contract.find(
-      (o) => o !== t && !seen.has(o) && ((o.rule !== undefined && wanted.has(o.rule)) || wanted.has(o.failure!.rule!)) && sameOperation(o.operation, t.operation),
-    );
+    // A prerequisite has failed on the operation when a test there failed under it (its first failing
+    // check was that rule's): a baseline answered with the wrong data is a data finding, not a refusal.
+    const blocker = contract.find((o) => o !== t && !seen.has(o) && wanted.has(o.failure!.rule!) && sameOperation(o.operation, t.operation));
     const root = blocker ? resolve(blocker, seen) : t;
     rootOf.set(t, root);
     return root;

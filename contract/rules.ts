@@ -108,6 +108,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'major',
     basis: 'Status codes: 401002 "Signature verification failed".',
+    after: ['signing.signature-verified'],
   },
   {
     id: 'signing.access-key-bound',
@@ -147,7 +148,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Canonical string: the url is percent-decoded, `+` becomes a space, trailing `&` are trimmed.',
-    after: ['signing.signature-verified'],
+    after: ['signing.query-covered', 'signing.signature-verified'],
   },
   {
     id: 'signing.trailing-slash-signed',
@@ -255,7 +256,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Chosen so that a forger cannot deny service by burning nonces.',
-    after: ['replay.nonce-single-use', 'body.size-limit'],
+    after: ['signing.signature-verified', 'replay.nonce-single-use', 'body.size-limit'],
   },
   {
     id: 'replay.nonce-consumed-on-error',
@@ -599,19 +600,20 @@ export const RULES = [
     basis: 'Every response body on the pages is a JSON envelope {code, msg, data}.',
   },
   {
-    id: 'envelope.http-status-matches-code',
-    title: 'The HTTP status is the one the code is documented with: code / 1000 for six-digit codes, 200 for 0 and 200.',
-    source: ALL_PAGES,
-    severity: 'major',
-    basis: 'Status codes table: each code with its HTTP status.',
-  },
-  {
     id: 'envelope.documented-status',
     title: 'The HTTP status is one the spec documents for the operation.',
     source: ALL_PAGES,
     severity: 'major',
     basis: 'Status codes table.',
-    after: ['envelope.http-status-matches-code'],
+    after: ['envelope.json-body'],
+  },
+  {
+    id: 'envelope.http-status-matches-code',
+    title: 'The HTTP status is the one the code is documented with: code / 1000 for six-digit codes, 200 for 0 and 200.',
+    source: ALL_PAGES,
+    severity: 'major',
+    basis: 'Status codes table: each code with its HTTP status.',
+    after: ['envelope.json-body', 'envelope.documented-status'],
   },
   {
     id: 'envelope.content-type',
@@ -619,6 +621,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The pages show JSON bodies but not the header.',
+    after: ['envelope.json-body', 'envelope.documented-status', 'envelope.http-status-matches-code'],
   },
   {
     id: 'envelope.shape',
@@ -626,6 +629,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'minor',
     basis: 'Response bodies on the pages: code, msg, data (docs and traceId optional).',
+    after: ['envelope.json-body', 'envelope.documented-status', 'envelope.http-status-matches-code', 'envelope.content-type'],
   },
   {
     id: 'response.data-schema',
@@ -633,6 +637,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'major',
     basis: 'Response body parameters tables.',
+    after: ['envelope.json-body', 'envelope.documented-status', 'envelope.http-status-matches-code', 'envelope.content-type'],
   },
 ] as const satisfies readonly RuleDefinition[];
 

@@ -74,6 +74,8 @@ const ALONE_RULES = new Set([BASELINE_RULE, 'envelope.json-body', 'transport.ans
 /** Whether two faults can be on together and still each be reported under its own rule. */
 export function compatible(a: Fault, b: Fault): boolean {
   if (a.name === b.name || a.rule === b.rule) return false;
+  // Two modifiers of one decision: the later replaces or wraps the earlier, which then shows nothing.
+  if (a.stage === b.stage && a.decision === b.decision) return false;
   if (ALONE_RULES.has(a.rule) || ALONE_RULES.has(b.rule)) return false;
   if (prerequisites(a.rule).has(b.rule) || prerequisites(b.rule).has(a.rule)) return false;
   return !(a.conflicts ?? []).includes(b.name) && !(b.conflicts ?? []).includes(a.name);
