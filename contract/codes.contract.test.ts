@@ -6,6 +6,7 @@ import type { PostPath } from '../lib/client/index.ts';
 import { patch } from './support/bodies.ts';
 import { expectCode } from './support/checks.ts';
 import { fx, okBody, operation, send, test, use } from './support/context.ts';
+import type { RuleId } from './rules.ts';
 
 describe('codes', () => {
   for (const op of OPERATIONS) {
@@ -47,16 +48,18 @@ describe('codes', () => {
 
   describe('POST /v1/apk/upgrade', () => {
     const op = operation('/v1/apk/upgrade');
-    const inconsistent: Array<[string, keyof typeof fx.inconsistent]> = [
-      ['a strategy whose target version is missing', 'missingVersion'],
-      ['upgradeType outside 1–3', 'upgradeType'],
-      ['a device-targeting type outside 0–2', 'targetingType'],
-      ['a flow-rule dimension outside 1–4', 'flowDimension'],
-      ['a flow limit below 1', 'flowLimit'],
-      ['a gray limit below 1', 'grayLimit'],
+    // Each bad record is met only by a server that applies what it configures: one that ignores gray
+    // release, say, never reads the gray limit (already a finding of its own).
+    const inconsistent: Array<[string, keyof typeof fx.inconsistent, RuleId[]]> = [
+      ['a strategy whose target version is missing', 'missingVersion', []],
+      ['upgradeType outside 1–3', 'upgradeType', ['upgrade.upgrade-type']],
+      ['a device-targeting type outside 0–2', 'targetingType', ['upgrade.device-targeting']],
+      ['a flow-rule dimension outside 1–4', 'flowDimension', ['upgrade.flow-limit']],
+      ['a flow limit below 1', 'flowLimit', ['upgrade.flow-limit']],
+      ['a gray limit below 1', 'grayLimit', ['upgrade.gray-release']],
     ];
-    for (const [name, key] of inconsistent) {
-      test('codes.data-invalid', `inconsistent data (${name}) is answered 500002`, { op, needs: ['faultFixtures'] }, async (ctx) => {
+    for (const [name, key, after] of inconsistent) {
+      test('codes.data-invalid', `inconsistent data (${name}) is answered 500002`, { op, needs: ['faultFixtures'], after }, async (ctx) => {
         const app = use(ctx, fx.inconsistent[key]);
         expectCode(await send({ target: op.path, body: { apkKey: app, versionCode: fx.versions.current, devKey: 'contract-device-500002' } }), Code.DATA_INVALID, { rule: 'codes.data-invalid' });
       });

@@ -3,7 +3,7 @@
 import { describe } from 'vitest';
 import { Code, OPERATIONS } from '../lib/spec/index.ts';
 import type { PostPath } from '../lib/client/index.ts';
-import { check, expectCode, expectRouted } from './support/checks.ts';
+import { check, expectCode, expectEarlier, expectRouted } from './support/checks.ts';
 import { okBody, operation, send, test } from './support/context.ts';
 
 describe('protocol', () => {
@@ -79,33 +79,36 @@ describe('protocol', () => {
   });
 
   describe('check order', () => {
-    const ORDER = { rule: 'order.first-failing-check' } as const;
-    test('order.first-failing-check', 'an unknown path beats a wrong method: GET /v1/apk/upgrad → 404003', {}, async () => {
-      expectCode(await send({ target: '/v1/apk/upgrad', method: 'GET' }), Code.METHOD_NOT_FOUND, ORDER);
+    const ORDER = 'order.first-failing-check' as const;
+    test(ORDER, 'an unknown path beats a wrong method: GET /v1/apk/upgrad → 404003, not 400001', {}, async () => {
+      expectEarlier(await send({ target: '/v1/apk/upgrad', method: 'GET' }), Code.METHOD_NOT_FOUND, Code.ILLEGAL_REQUEST, { rule: ORDER, codeRule: 'routing.unknown-path' });
     });
-    test('order.first-failing-check', 'a wrong method beats a missing signature: GET unsigned → 400001', { op }, async () => {
-      expectCode(await send({ target: path, method: 'GET', sign: false }), Code.ILLEGAL_REQUEST, ORDER);
+    test(ORDER, 'a wrong method beats a missing signature: GET unsigned → 400001, not 400004', { op }, async () => {
+      expectEarlier(await send({ target: path, method: 'GET', sign: false }), Code.ILLEGAL_REQUEST, Code.INVALID_HEADER, { rule: ORDER, codeRule: 'protocol.post-only' });
     });
-    test('order.first-failing-check', 'the content type beats a missing header: text/plain unsigned → 400001', { op }, async (ctx) => {
-      expectCode(await send({ target: path, body: okBody(ctx, path), contentType: 'text/plain', sign: false }), Code.ILLEGAL_REQUEST, ORDER);
+    test(ORDER, 'the content type beats a missing header: text/plain unsigned → 400001, not 400004', { op }, async (ctx) => {
+      expectEarlier(await send({ target: path, body: okBody(ctx, path), contentType: 'text/plain', sign: false }), Code.ILLEGAL_REQUEST, Code.INVALID_HEADER, { rule: ORDER, codeRule: 'protocol.content-type-required' });
     });
-    test('order.first-failing-check', 'a missing header beats a malformed body → 400004', { op }, async () => {
-      expectCode(await send({ target: path, body: '{bad', omit: ['X-Nonce'] }), Code.INVALID_HEADER, ORDER);
+    test(ORDER, 'a missing header beats a malformed body → 400004, not 400005', { op }, async () => {
+      expectEarlier(await send({ target: path, body: '{bad', omit: ['X-Nonce'] }), Code.INVALID_HEADER, Code.INVALID_BODY, { rule: ORDER, codeRule: 'auth.missing-header-code' });
     });
-    test('order.first-failing-check', 'a malformed header beats the window: a 15-character nonce on a stale timestamp → 400004', { op }, async (ctx) => {
-      expectCode(await send({ target: path, body: okBody(ctx, path), sign: { nonce: 'abcdef012345678', timestamp: '2020-01-01T00:00:00Z' } }), Code.INVALID_HEADER, ORDER);
+    test(ORDER, 'a malformed header beats the window: a 15-character nonce on a stale timestamp → 400004, not 401001', { op }, async (ctx) => {
+      const ex = await send({ target: path, body: okBody(ctx, path), sign: { nonce: 'abcdef012345678', timestamp: '2020-01-01T00:00:00Z' } });
+      expectEarlier(ex, Code.INVALID_HEADER, Code.AUTH_FAILED, { rule: ORDER, codeRule: 'replay.nonce-min-length' });
     });
-    test('order.first-failing-check', 'the window beats the signature: a stale timestamp with a wrong signature → 401001', { op }, async (ctx) => {
-      expectCode(await send({ target: path, body: okBody(ctx, path), sign: { secretKey: 'contract-wrong-secret', timestamp: '2020-01-01T00:00:00Z' } }), Code.AUTH_FAILED, ORDER);
+    test(ORDER, 'the window beats the signature: a stale timestamp with a wrong signature → 401001, not 401002', { op }, async (ctx) => {
+      const ex = await send({ target: path, body: okBody(ctx, path), sign: { secretKey: 'contract-wrong-secret', timestamp: '2020-01-01T00:00:00Z' } });
+      expectEarlier(ex, Code.AUTH_FAILED, Code.SIGNATURE_FAILED, { rule: ORDER, codeRule: 'replay.timestamp-window' });
     });
-    test('order.first-failing-check', 'the access key beats the signature: an unknown key with a wrong signature → 401001', { op }, async (ctx) => {
-      expectCode(await send({ target: path, body: okBody(ctx, path), sign: { accessKey: 'contract-unknown-access-key', secretKey: 'contract-wrong-secret' } }), Code.AUTH_FAILED, ORDER);
+    test(ORDER, 'the access key beats the signature: an unknown key with a wrong signature → 401001, not 401002', { op }, async (ctx) => {
+      const ex = await send({ target: path, body: okBody(ctx, path), sign: { accessKey: 'contract-unknown-access-key', secretKey: 'contract-wrong-secret' } });
+      expectEarlier(ex, Code.AUTH_FAILED, Code.SIGNATURE_FAILED, { rule: ORDER, codeRule: 'auth.unknown-access-key' });
     });
-    test('order.first-failing-check', 'the signature beats a malformed body: a bad signature over bad JSON → 401002', { op }, async () => {
-      expectCode(await send({ target: path, body: '{bad', sign: { secretKey: 'not-the-secret' } }), Code.SIGNATURE_FAILED, ORDER);
+    test(ORDER, 'the signature beats a malformed body: a bad signature over bad JSON → 401002, not 400005', { op }, async () => {
+      expectEarlier(await send({ target: path, body: '{bad', sign: { secretKey: 'not-the-secret' } }), Code.SIGNATURE_FAILED, Code.INVALID_BODY, { rule: ORDER, codeRule: 'signing.mismatch-code' });
     });
-    test('order.first-failing-check', 'the body parse beats validation: malformed JSON → 400005, not 400002', { op }, async () => {
-      expectCode(await send({ target: path, body: '{"versionCode":1' }), Code.INVALID_BODY, ORDER);
+    test(ORDER, 'the body parse beats validation: malformed JSON → 400005, not 400002', { op }, async () => {
+      expectEarlier(await send({ target: path, body: '{"versionCode":1' }), Code.INVALID_BODY, Code.MISSING_PARAMETER, { rule: ORDER, codeRule: 'body.invalid-body' });
     });
   });
 });

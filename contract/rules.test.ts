@@ -2,7 +2,7 @@
 // prerequisites that exist and never loop, and every sandbox fault naming a rule of it.
 import { describe, expect, it } from 'vitest';
 import { FAULTS } from '../sandbox/faults.ts';
-import { RULES, prerequisites, ruleById } from './rules.ts';
+import { RULES, prerequisites, ruleById, type RuleDefinition } from './rules.ts';
 
 describe('rules', () => {
   it('ids are unique and `area.name`', () => {
@@ -14,7 +14,7 @@ describe('rules', () => {
     for (const r of RULES) expect(r.source === 'reference', r.id).toBe(r.severity === 'advisory');
   });
   it('prerequisites name rules of the catalogue and never lead back to the rule itself', () => {
-    for (const r of RULES) {
+    for (const r of RULES as readonly RuleDefinition[]) {
       for (const p of r.after ?? []) expect(() => ruleById(p), `${r.id} after ${p}`).not.toThrow();
       expect(prerequisites(r.id).has(r.id), `${r.id} comes after itself`).toBe(false);
     }

@@ -179,6 +179,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Chosen to match the production service.',
+    after: ['signing.signature-verified'],
   },
 
   // ---- replay protection ------------------------------------------------------------------------
@@ -256,7 +257,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Chosen so that a forger cannot deny service by burning nonces.',
-    after: ['signing.signature-verified', 'replay.nonce-single-use', 'body.size-limit'],
+    after: ['signing.mismatch-code', 'signing.signature-verified', 'replay.nonce-single-use', 'body.size-limit'],
   },
   {
     id: 'replay.nonce-consumed-on-error',
@@ -368,6 +369,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'This project\'s choice; the production service answers 500001.',
+    after: ['validation.field-types'],
   },
   {
     id: 'validation.int64-literals',
@@ -375,7 +377,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'This project\'s choice; the production service answers 500001 for floats.',
-    after: ['validation.field-types'],
+    after: ['signing.exact-body-bytes', 'validation.field-types'],
   },
   {
     id: 'validation.version-code-positive',
@@ -411,6 +413,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'No page documents the report; the production service accepts any value.',
+    after: ['validation.field-types'],
   },
   {
     id: 'body.invalid-body',
@@ -418,6 +421,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The code is on the pages; the cases are this project\'s choice (production answers 500001).',
+    after: ['signing.exact-body-bytes'],
   },
   {
     id: 'body.size-limit',
@@ -500,7 +504,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The pages do not say what happens; this project answers code 0.',
-    after: ['upgrade.appoint-version'],
+    after: ['codes.already-latest', 'upgrade.appoint-version'],
   },
   {
     id: 'upgrade.newest-first',
@@ -508,6 +512,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'major',
     basis: 'appointVersionCode: "defaults to latest version if not provided or set to 0".',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.strategy-active',
@@ -515,6 +520,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Strategies are not on the pages; the time window follows this project\'s fixture model.',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.upgrade-type',
@@ -529,6 +535,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The pages define devKey and devModelKey but not targeting; semantics follow the production service.',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.arch-filter',
@@ -536,6 +543,7 @@ export const RULES = [
     source: seed('lnx-upgrade'),
     severity: 'major',
     basis: 'arch: "Machine architecture: x64, arm64".',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.win-arch-optional',
@@ -550,6 +558,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Gray release is not on the pages; counting distinct devices is this project\'s choice (production counts requests).',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.gray-atomic',
@@ -572,7 +581,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'This project\'s choice.',
-    after: ['upgrade.flow-limit', 'validation.required-fields'],
+    after: ['codes.already-latest', 'upgrade.flow-limit', 'validation.required-fields'],
   },
   {
     id: 'upgrade.flow-limit-no-fallback',

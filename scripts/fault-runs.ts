@@ -68,8 +68,11 @@ export function inexact(run: CheckRun, expected: readonly string[]): string | un
   return [missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `extra ${extra.join(', ')}` : ''].filter(Boolean).join('; ') || 'a rule reported twice';
 }
 
-/** Rules whose fault masks every other: the baseline (nothing else on the operation is judged), the JSON envelope, the transport. */
-const ALONE_RULES = new Set([BASELINE_RULE, 'envelope.json-body', 'transport.answered']);
+/**
+ * Rules whose faults mask the others': the baseline (nothing else on the operation is judged), the JSON
+ * envelope, the transport, and the data of success answers (no test reads data that does not conform).
+ */
+const ALONE_RULES = new Set([BASELINE_RULE, 'envelope.json-body', 'transport.answered', 'response.data-schema']);
 
 /** Whether two faults can be on together and still each be reported under its own rule. */
 export function compatible(a: Fault, b: Fault): boolean {

@@ -8,7 +8,8 @@
 // the envelope's). To keep it quick, compatible faults (scripts/fault-runs.ts: different rules, not
 // prerequisites of each other, not changing the same decision) share a run: it must report exactly
 // their rules, one finding each. When a shared run is not exact, each of its faults is run alone, so
-// the report names the one that is not caught by its rule. `--each` runs every fault alone.
+// the report names the one that is not caught by its rule. `--each` runs every fault alone;
+// `--whole-suite` runs the whole suite every time (slow; the strictest check of each fault).
 // Writes reports/mutants.json and reports/mutants.md; prints its wall time; exit 1 naming any fault
 // not caught by its declared rule.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -66,6 +67,7 @@ function renderMarkdown(outcomes: FaultOutcome[], wall: number, runs: number): s
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const each = args.includes('--each');
+  const wholeSuite = args.includes('--whole-suite');
   const only = args.filter((a) => !a.startsWith('-'));
   for (const n of only) if (!FAULTS.some((f) => f.name === n)) throw new Error(`unknown fault ${n} (npm run sandbox -- --list-faults)`);
   const faults = only.length ? FAULTS.filter((f) => only.includes(f.name)) : [...FAULTS];
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
   const ownTests = new Set((await collectTests()).keys());
   const runArgs = (group: readonly Fault[]) => [
     ...group.flatMap((f) => ['--fault', f.name]),
-    ...(group.every((f) => ownTests.has(f.rule)) ? group.flatMap((f) => ['--rule', f.rule]) : []),
+    ...(!wholeSuite && group.every((f) => ownTests.has(f.rule)) ? group.flatMap((f) => ['--rule', f.rule]) : []),
   ];
   const alone = async (fault: Fault): Promise<FaultOutcome> => {
     const run = await runCheck(fault.name, runArgs([fault]));

@@ -190,6 +190,11 @@ export interface Expectation {
   codeRule?: RuleId;
 }
 
+/** Whose the exact code is: the test's code rule, else 401002 is always signing.mismatch-code's, else the test's rule. */
+function codeRuleOf(code: number, expectation: Expectation): RuleId {
+  return expectation.codeRule ?? (code === Code.SIGNATURE_FAILED ? 'signing.mismatch-code' : expectation.rule);
+}
+
 /**
  * The fixed order of a contract test's assertions on one answer: a JSON envelope; a documented
  * status; the outcome (success, or a rejection) under the test's rule; the exact code; the HTTP status
@@ -203,11 +208,28 @@ export function expectCode(ex: Exchange, code: number, expectation: Expectation)
     const title = `${label(ex)} answered with the wrong business code`;
     if (isSuccess(code)) check(received === code, expectation.rule, 'business_code', title, `code ${describeCode(code)}`, receivedSummary(ex));
     else check(!isSuccess(received), expectation.rule, 'rejected', `${label(ex)} was not rejected`, `a rejection, code ${describeCode(code)}`, receivedSummary(ex));
-    check(received === code, expectation.codeRule ?? expectation.rule, 'business_code', title, `code ${describeCode(code)}`, receivedSummary(ex));
+    check(received === code, codeRuleOf(code, expectation), 'business_code', title, `code ${describeCode(code)}`, receivedSummary(ex));
     statusMatchesCode(ex);
   } else if (ex.response.status !== httpStatusForCode(code)) {
-    fail(expectation.codeRule ?? expectation.rule, 'http_status', `${label(ex)} answered with the wrong HTTP status`, `HTTP ${httpStatusForCode(code)} (code ${code})`, `HTTP ${ex.response.status}`);
+    fail(codeRuleOf(code, expectation), 'http_status', `${label(ex)} answered with the wrong HTTP status`, `HTTP ${httpStatusForCode(code)} (code ${code})`, `HTTP ${ex.response.status}`);
   }
+  contentType(ex);
+  schemaConformance(ex);
+}
+
+/**
+ * The answer to a request with two faults: the earlier check's code. The later check's code means the
+ * checks ran in another order (`rule`); any other rejection is the earlier check's own code deviating
+ * (`codeRule`), which its own tests report.
+ */
+export function expectEarlier(ex: Exchange, earlier: number, later: number, expectation: Required<Expectation>): void {
+  jsonEnvelope(ex);
+  documentedStatus(ex);
+  const received = bodyCode(ex);
+  check(!isSuccess(received), expectation.rule, 'rejected', `${label(ex)} was not rejected`, `a rejection, code ${describeCode(earlier)}`, receivedSummary(ex));
+  check(received !== later, expectation.rule, 'check_order', `${label(ex)} was judged by the later check first`, `code ${describeCode(earlier)} (the earlier check), not ${later}`, receivedSummary(ex));
+  check(received === earlier, expectation.codeRule, 'business_code', `${label(ex)} answered with the wrong business code`, `code ${describeCode(earlier)}`, receivedSummary(ex));
+  statusMatchesCode(ex);
   contentType(ex);
   schemaConformance(ex);
 }
