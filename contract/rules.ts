@@ -445,6 +445,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The file-version page shows 404001 for this; this project answers 404002 "Record not found" (an override).',
+    after: ['upgrade.version-lookup'],
   },
   {
     id: 'codes.internal-error',
@@ -535,7 +536,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The pages define devKey and devModelKey but not targeting; semantics follow the production service.',
-    after: ['codes.already-latest'],
+    after: ['upgrade.newest-first', 'codes.already-latest'],
   },
   {
     id: 'upgrade.arch-filter',
@@ -558,7 +559,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Gray release is not on the pages; counting distinct devices is this project\'s choice (production counts requests).',
-    after: ['codes.already-latest'],
+    after: ['upgrade.newest-first', 'codes.already-latest'],
   },
   {
     id: 'upgrade.gray-atomic',
@@ -589,7 +590,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Follows the production service.',
-    after: ['upgrade.flow-limit'],
+    after: ['upgrade.newest-first', 'upgrade.flow-limit'],
   },
   {
     id: 'upgrade.flow-limit-atomic',

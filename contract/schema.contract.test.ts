@@ -37,9 +37,10 @@ function provocation(op: Operation, status: string): Provocation | undefined {
         code: Code.FLOW_LIMITED,
         expectation: { rule: 'upgrade.flow-limit' },
         build: (ctx) => {
-          // One flow-limited app per family: limit + 1 upgrade checks, the last one over the limit.
+          // One flow-limited app per family: limit + 1 upgrade checks, the last one over the limit. One
+          // build (x64) where there are several, so that only one strategy is in play.
           const f = use(ctx, fx.flow.perFamily[op.family as keyof typeof fx.flow.perFamily]);
-          const body = { ...okBody(ctx, path), [op.keyField]: f.app, versionCode: fx.versions.current };
+          const body = { ...okBody(ctx, path), [op.keyField]: f.app, versionCode: fx.versions.current, ...(op.arch === 'none' ? {} : { arch: 'x64' }) };
           return Array.from({ length: f.limit + 1 }, () => ({ target: path, body }));
         },
       };

@@ -8,6 +8,7 @@ import type { PostPath } from '../lib/client/index.ts';
 import { check, expectCode } from './support/checks.ts';
 import { patch, withUnknownFields, without } from './support/bodies.ts';
 import { okBody, operation, send, test } from './support/context.ts';
+import type { RuleId } from './rules.ts';
 
 /** Raw JSON with one field's value replaced by a literal JSON.stringify cannot write (1.0, 1e3, …). */
 function withLiteral(body: object, field: string, literal: string): string {
@@ -106,7 +107,9 @@ describe('validation', () => {
       ['invalid UTF-8', Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
     ];
     for (const [name, body] of bad) {
-      test('body.invalid-body', `${name} is rejected with 400005`, { op: apk }, async () => {
+      // An empty body is signed as `body=`: a server that signs it otherwise refuses it before reading it.
+      const after: RuleId[] = body === '' ? ['signing.empty-body-part'] : [];
+      test('body.invalid-body', `${name} is rejected with 400005`, { op: apk, after }, async () => {
         expectCode(await send({ target: apk.path, body }), Code.INVALID_BODY, BODY);
       });
     }
