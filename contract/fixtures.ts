@@ -30,6 +30,8 @@ export interface SemverApp {
   variant: string;
   arch: string;
   missingVersionName: string;
+  /** An older version of the same variant and arch, when the app has one (a lookup that is not the newest). */
+  older?: { versionName: string; versionCode: number };
 }
 
 /** Everything the tests may name, by role. Values are resolved keys; missing ones say why. */
@@ -167,7 +169,14 @@ export function resolveFixtures(file: SandboxFixtures, options: ResolveOptions):
     app(`semver.${family}`, family, defaultKey, (a) => {
       const v = a.versions.find((x) => x.versionName === versionName || x.versionName === `v${versionName}`);
       if (!v) return missing(`it has no version named ${versionName}`);
-      return { app: a.key, versionName, versionCode: v.versionCode, variant: (family === 'tauri' ? v.target : v.platform) ?? '', arch: v.arch ?? '', missingVersionName };
+      const variant = (family === 'tauri' ? v.target : v.platform) ?? '';
+      const older = a.versions
+        .filter((o) => o.versionCode < v.versionCode && ((family === 'tauri' ? o.target : o.platform) ?? '') === variant && (o.arch ?? '') === (v.arch ?? ''))
+        .sort((x, y) => y.versionCode - x.versionCode)[0];
+      return {
+        app: a.key, versionName, versionCode: v.versionCode, variant, arch: v.arch ?? '', missingVersionName,
+        ...(older ? { older: { versionName: older.versionName, versionCode: older.versionCode } } : {}),
+      };
     });
 
   const upgradeTypes = (): Role<{ prompt: string; silent: string; forced: string }> => {

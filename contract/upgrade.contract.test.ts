@@ -46,15 +46,17 @@ describe('upgrade', () => {
   for (const op of OPERATIONS.filter((o) => o.kind === 'version')) {
     const p = op.path as PostPath;
     describe(`POST ${op.path}`, () => {
-      test('upgrade.version-lookup', 'code 200 describes exactly the version asked for', { op }, async (ctx) => {
+      // A version that is not the app's newest, so that a lookup answering the newest shows.
+      test('upgrade.version-lookup', 'code 200 describes exactly the version asked for (not the newest)', { op }, async (ctx) => {
         const body = okBody(ctx, p) as Record<string, unknown>;
-        const ex = await send({ target: p, body });
-        expectCode(ex, Code.OK, { rule: 'upgrade.version-lookup' });
         const expected: Record<string, unknown> = { [op.keyField]: body[op.keyField] };
         if (op.family === 'tauri' || op.family === 'electron') {
-          const semver = use(ctx, fx.semver[op.family]);
-          Object.assign(expected, { versionName: body.versionName, versionCode: semver.versionCode });
+          const older = use(ctx, fx.semver[op.family]).older ?? use(ctx, { missing: `fixture role semver.${op.family} has no older version of the same target and arch` });
+          body.versionName = older.versionName;
+          Object.assign(expected, { versionName: older.versionName, versionCode: older.versionCode });
         } else expected.versionCode = body.versionCode;
+        const ex = await send({ target: p, body });
+        expectCode(ex, Code.OK, { rule: 'upgrade.version-lookup' });
         dataFields(ex, 'upgrade.version-lookup', expected);
       });
     });
