@@ -285,10 +285,13 @@ export async function runArrivals<T>(transport: Transport, plan: ArrivalPlan, so
       recorder.dropped(due);
       continue;
     }
-    sends.record(now);
     const { request, tag } = source.next();
     transport.send(request, {
-      onSent: (at) => recorder.sent(at),
+      // The instant the request was written: what the 1000 ms rule above counts from.
+      onSent: (at) => {
+        sends.record(at);
+        recorder.sent(at);
+      },
       onAnswer: (answer) => recorder.answered(answer.at, answer.latencyMs, answer.status, source.onAnswer(tag, answer)),
       onError: (at) => recorder.failed(at),
     });
