@@ -134,7 +134,7 @@ afterAll(async () => {
 
 function runLoad(args: string[]): Promise<{ status: number | null; output: string; out: string }> {
   const out = mkdtempSync(join(tmpdir(), 'arrival-run-'));
-  const env = { ...process.env, UPGRADELINK_ACCESS_KEY: SANDBOX_ACCESS_KEY, UPGRADELINK_SECRET_KEY: SANDBOX_SECRET_KEY };
+  const env: NodeJS.ProcessEnv = { ...process.env, UPGRADELINK_ACCESS_KEY: SANDBOX_ACCESS_KEY, UPGRADELINK_SECRET_KEY: SANDBOX_SECRET_KEY };
   delete env.UPGRADELINK_BASE_URL;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'load/run.ts', ...args, '--base-url', proxyUrl, '--out', out, '--quiet'], { env });

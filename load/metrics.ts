@@ -46,7 +46,8 @@ export function latencyFigures(histogram: Histogram): LatencyFigures {
     p90: ms(histogram.getValueAtPercentile(90)),
     p95: ms(histogram.getValueAtPercentile(95)),
     p99: ms(histogram.getValueAtPercentile(99)),
-    max: ms(histogram.maxValue),
+    // The top of the highest bucket, as for the percentiles: the same after merging as before.
+    max: ms(histogram.getValueAtPercentile(100)),
     mean: ms(histogram.mean),
   };
 }
