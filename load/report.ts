@@ -219,6 +219,9 @@ interface ChartSpec {
   data: Array<Array<number | null>>;
 }
 
+/** The same colour for a business code in every chart. */
+const CODE_COLORS: Record<string, string> = { 0: '#0969da', 200: '#1a7f37', 429001: '#cf222e', 401001: '#8250df', 401002: '#bf8700', 400004: '#fb8500' };
+
 const PALETTE = ['#0969da', '#1a7f37', '#cf222e', '#8250df', '#bf8700', '#1b7c83', '#d1242f', '#57606a', '#fb8500', '#6e7781'];
 
 /** The charts of a scenario: throughput, latency, errors and codes per second; 200 vs 429001 per window. */
@@ -255,7 +258,7 @@ export function chartsFor(r: ScenarioResult): ChartSpec[] {
     const codes = [...new Set(series.flatMap((s) => Object.keys(s.codes)))].sort((a, b) => Number(a) - Number(b));
     const errors: ChartSpec = { id: `${r.scenario}-codes`, title: 'Errors and business codes per second', yLabel: 'answers', kind: 'lines', xLabel: 's since start', labels: [], colors: [], data: [t] };
     add(errors, 'failed (non-2xx, errors, timeouts)', '#d1242f', series.map((s) => s.errors));
-    codes.forEach((code, i) => add(errors, `code ${code}`, PALETTE[(i + 3) % PALETTE.length]!, series.map((s) => s.codes[code] ?? 0)));
+    codes.forEach((code, i) => add(errors, `code ${code}`, CODE_COLORS[code] ?? PALETTE[(i + 3) % PALETTE.length]!, series.map((s) => s.codes[code] ?? 0)));
     charts.push(errors);
   }
   const windows = r.data.windows as Array<{ index: number; success: number; limited: number }> | undefined;
@@ -293,7 +296,9 @@ const CHART_SCRIPT = `
   specs.forEach(function (spec) {
     var el = document.getElementById('chart-' + spec.id);
     if (!el) return;
-    var bars = spec.kind === 'bars' ? uPlot.paths.bars({ size: [0.3, 40], gap: 2 }) : null;
+    // Bars side by side: the first series left of the tick, the second right of it.
+    var bars = spec.kind === 'bars' ? [uPlot.paths.bars({ size: [0.3, 36], align: -1 }), uPlot.paths.bars({ size: [0.3, 36], align: 1 })] : null;
+    var xs = spec.data[0];
     var series = [{ label: spec.xLabel }].concat(spec.labels.map(function (label, i) {
       var isLimit = spec.kind === 'bars' && label === 'limit';
       return {
@@ -301,19 +306,23 @@ const CHART_SCRIPT = `
         stroke: spec.colors[i],
         width: 2,
         fill: spec.kind === 'bars' && !isLimit ? spec.colors[i] + 'cc' : undefined,
-        paths: spec.kind === 'bars' && !isLimit ? bars : undefined,
+        paths: spec.kind === 'bars' && !isLimit ? bars[i % 2] : undefined,
         dash: isLimit ? [6, 4] : undefined,
         spanGaps: false,
         points: { show: spec.data[0].length < 30 }
       };
     }));
-    var width = Math.max(320, Math.min(el.clientWidth || 560, 560));
+    var width = Math.max(300, Math.min(el.clientWidth || 390, 560));
     var chart = new uPlot({
       title: spec.title,
       width: width,
-      height: 240,
-      scales: { x: { time: false }, y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
-      axes: [{ label: spec.xLabel }, { label: spec.yLabel, size: 60 }],
+      height: 220,
+      scales: {
+        // Half a step of room on each side: a one-second run still shows its point.
+        x: { time: false, auto: false, range: [xs[0] - 0.5, xs[xs.length - 1] + 0.5] },
+        y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } }
+      },
+      axes: [{ label: spec.xLabel, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300] }, { label: spec.yLabel, size: 56 }],
       series: series
     }, spec.data, el);
     drawn.push({ id: spec.id, points: spec.data[0].length, series: spec.data.slice(1).map(function (s) { return s.filter(function (v) { return v !== null; }).length; }), canvas: !!el.querySelector('canvas') });
@@ -373,8 +382,9 @@ tr.fail td { background: #ffebe9; } .fail { color: #cf222e; font-weight: 600; } 
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 1rem; font-size: .75em; color: #fff; vertical-align: middle; }
 .badge.ok { background: #1a7f37; } .badge.fail { background: #cf222e; }
 .cols { display: flex; flex-wrap: wrap; gap: 2rem; } .plan, .meta { color: #57606a; } code { background: #f6f8fa; padding: 0 .2rem; }
-.charts { display: flex; flex-wrap: wrap; gap: 1rem; margin: .6rem 0; } .chart { flex: 1 1 30rem; min-width: 20rem; max-width: 36rem; }
+.charts { display: flex; flex-wrap: wrap; gap: .8rem; margin: .6rem 0; } .chart { flex: 1 1 22rem; min-width: 19rem; max-width: 25rem; }
 .u-title { font-size: 14px; font-weight: 600; }
+.u-legend th, .u-legend td { border: none; background: none; padding: 0 .2rem; } .u-legend { font-size: 12px; }
 </style>
 </head>
 <body>
