@@ -50,3 +50,35 @@ describe('load distributed', () => {
     expect(run.output).not.toContain('test-secret-DO-NOT-USE');
   });
 });
+
+describe('load k8s', () => {
+  it('load k8s > the Indexed Job gives its pods exactly the environment load:distributed gives its containers', async () => {
+    const { parse } = await import('yaml');
+    const { runnerEnv } = await import('./distributed.ts');
+    const { PROFILES } = await import('./scenarios.ts');
+    const { REMOTE_CAPS } = await import('./safety.ts');
+    const job = parse(readFileSync('load/k8s/job.yaml', 'utf8'));
+    expect(job.kind).toBe('Job');
+    expect(job.spec.completionMode).toBe('Indexed');
+    const pod = job.spec.template.spec;
+    const runner = pod.containers[0];
+    const env = Object.fromEntries(runner.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    expect(job.spec.completions).toBe(job.spec.parallelism);
+    expect(Number(env.LOAD_SEGMENTS)).toBe(job.spec.completions);
+    expect(env.JOB_COMPLETION_INDEX).toEqual({ fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } });
+    for (const [name, key] of [['UPGRADELINK_BASE_URL', 'base-url'], ['UPGRADELINK_ACCESS_KEY', 'access-key'], ['UPGRADELINK_SECRET_KEY', 'secret-key'], ['LOAD_CONFIRM_HOST', 'confirm-host']]) {
+      expect(env[name!], name).toEqual({ secretKeyRef: { name: 'upgradelink-load', key } });
+    }
+    const local = runnerEnv(0, 2, 'T', { baseUrl: 'u', accessKey: 'a', secretKey: 's' }, 'h');
+    expect(Object.keys(local).sort()).toEqual(Object.keys(env).filter((n) => n !== 'LOAD_HOLD_SECONDS').sort());
+    // The Job's args are a profile and flags the runner takes; the whole Job stays within the remote caps.
+    expect(Object.keys(PROFILES)).toContain(runner.args[0]);
+    const flag = (name: string) => Number(runner.args[runner.args.indexOf(name) + 1]);
+    expect(flag('--rate')).toBeLessThanOrEqual(REMOTE_CAPS.maxRate);
+    expect(flag('--connections')).toBeLessThanOrEqual(REMOTE_CAPS.maxConnections);
+    expect(flag('--duration')).toBeLessThanOrEqual(REMOTE_CAPS.maxDurationSeconds);
+    expect(pod.restartPolicy).toBe('Never');
+    expect(job.spec.backoffLimit).toBe(0);
+    expect(runner.volumeMounts).toEqual([{ name: 'reports', mountPath: '/app/reports' }]);
+  });
+});

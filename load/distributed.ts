@@ -176,9 +176,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exit(await main(process.argv.slice(2)));
-} catch (error) {
-  console.error(`load:distributed: ${error instanceof LoadUsageError ? error.message : `failed: ${(error as Error).message.split('\n')[0]}`}`);
-  process.exit(error instanceof LoadUsageError ? 2 : 3);
+if (/[/\\]distributed\.(ts|mjs|js)$/.test(process.argv[1] ?? '')) {
+  try {
+    process.exit(await main(process.argv.slice(2)));
+  } catch (error) {
+    console.error(`load:distributed: ${error instanceof LoadUsageError ? error.message : `failed: ${(error as Error).message.split('\n')[0]}`}`);
+    process.exit(error instanceof LoadUsageError ? 2 : 3);
+  }
 }
