@@ -5,7 +5,7 @@ import { runSteps, type Step } from './steps.ts';
 
 const steps: Step[] = [
   { name: 'test:contract', command: 'node --import tsx scripts/contract.ts', hint: 'see reports/contract-report.md for each failing rule' },
-  { name: 'load:smoke', command: 'node --import tsx load/smoke.ts', hint: 'see reports/load-smoke.md' },
+  { name: 'load:smoke', command: 'node --import tsx load/run.ts smoke', hint: 'see reports/load-smoke.md and reports/load-report.html' },
 ];
 
 const results = await runSteps('main', steps, { keepGoing: true });
@@ -13,6 +13,7 @@ const reports = [
   ['Contract conformance report', 'reports/contract-report.md'],
   ['Contract JUnit', 'reports/contract-junit.xml'],
   ['Load smoke report', 'reports/load-smoke.md'],
+  ['Load report with charts (open in a browser)', 'reports/load-report.html'],
   ['Rendered API docs (open in a browser)', 'generated/docs/index.html'],
 ].filter(([, file]) => existsSync(file!));
 const ok = results.every((r) => r.ok);

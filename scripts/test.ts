@@ -1,6 +1,7 @@
 // `npm test`: everything CI checks, in order, with one line per step and a closing count.
 // The contract suite and the load smoke run twice: through local processes, and through containers
-// (sandbox and Prism images, testcontainers) when a Docker engine answers. Without an engine the
+// (sandbox and Prism images, testcontainers) when a Docker engine answers; the distributed load run
+// (two runner containers, merged) only through containers. Without an engine the
 // container steps are reported as NOT RUN with the command that enables them; CI sets
 // UPGRADELINK_REQUIRE_CONTAINERS=1 so that they fail instead.
 // Steps call what the npm script would (node_modules/.bin is on PATH: steps.ts), without npm and tsx's
@@ -34,13 +35,20 @@ const steps: Step[] = [
     hint: 'see reports/container/contract-report.md and the service logs beside it',
   },
   { name: 'test:mutants', command: 'node --import tsx scripts/mutants.ts', hint: 'a sandbox fault survived: a contract test is missing (reports/mutants.md)' },
-  { name: 'load:smoke (process)', command: 'node --import tsx load/smoke.ts --runtime process', hint: 'see reports/load-smoke.md' },
+  { name: 'load:smoke (process)', command: 'node --import tsx load/run.ts smoke --runtime process', hint: 'see reports/load-smoke.md and reports/load-report.html' },
   {
     name: 'load:smoke (container)',
     // The sandbox and the load generator (the load-runner image) both as containers.
-    command: 'node --import tsx load/smoke.ts --runtime container --runner container --out reports/container',
+    command: 'node --import tsx load/run.ts smoke --runtime container --runner container --out reports/container',
     requires: 'containers',
     hint: 'see reports/container/load-smoke.md and reports/container/sandbox.log',
+  },
+  {
+    name: 'load:distributed --local 2',
+    // Two load-runner containers with the Kubernetes Indexed Job's environment, merged (load/k8s/).
+    command: 'node --import tsx load/distributed.ts --local 2 --out reports/distributed',
+    requires: 'containers',
+    hint: 'see reports/distributed/load-distributed.json and reports/distributed/distributed/runner-*/load-runner.log',
   },
 ];
 
