@@ -85,15 +85,15 @@ describe('load arrival > the schedule', () => {
     expect(recorder.counts.due).toBe(400);
     expect(recorder.counts.sent + recorder.counts.dropped).toBe(400);
     expect(recorder.counts.dropped).toBeGreaterThanOrEqual(15); // about 24 were due during the stall
-    // After the stall nothing was sent in a burst: at most the arrivals due within the grace (10 ms, two
-    // intervals at 200 req/s) go together, never the ~24 that were due during the stall.
+    // After the stall nothing was sent in a burst: at most the arrivals due within the grace (20 ms at
+    // 200 req/s: 4, and the one due then) go together, never the ~24 that were due during the stall.
     let cluster = 1;
     let biggest = 1;
     for (let i = 1; i < sends.length; i++) {
       cluster = sends[i]! - sends[i - 1]! < 0.5 ? cluster + 1 : 1;
       biggest = Math.max(biggest, cluster);
     }
-    expect(biggest).toBeLessThanOrEqual(3);
+    expect(biggest).toBeLessThanOrEqual(5);
     expect(recorder.series().map((s) => s.sent)).toSatisfy((perSec: number[]) => perSec.every((n) => n <= 200));
   });
 });

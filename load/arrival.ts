@@ -11,7 +11,7 @@
 // Dispatch. A timer loop sleeps to the next due arrival (setTimeout to within a millisecond, then
 // setImmediate). An arrival is sent when it is due, unless
 //   - every connection is busy (an answer is still outstanding on each), or
-//   - it is later than the grace (two arrival intervals, at least 5 ms, at most 50 ms), or would be sent
+//   - it is later than the grace (two arrival intervals, at least 20 ms, at most 50 ms), or would be sent
 //     in another second than the one it is due in, or less than 2 ms before that second ends, or
 //   - sending it would put more than K requests into the last 1000 ms, K being the number of arrivals
 //     the schedule puts into the 1000 ms ending at its due instant (for a constant rate R, K = R);
@@ -201,7 +201,7 @@ export interface ArrivalPlan {
   connections: number;
   /** performance.now() of the schedule's start (a whole second of the Unix clock). */
   origin: number;
-  /** Ms after a due instant an arrival may still be sent (default: two intervals, 5..50 ms). */
+  /** Ms after a due instant an arrival may still be sent (default: two intervals, 20..50 ms). */
   graceMs?: number;
 }
 
@@ -259,7 +259,7 @@ export async function runArrivals<T>(transport: Transport, plan: ArrivalPlan, so
   let oldest = 0; // the first arrival index still within 1000 ms of the current one's due instant
   let index = 0;
   const interval = 1000 / Math.max(peak, 1e-9);
-  const grace = plan.graceMs ?? Math.min(50, Math.max(5, 2 * interval));
+  const grace = plan.graceMs ?? Math.min(50, Math.max(20, 2 * interval));
   for (const offset of dueOffsets(plan.curve)) {
     if (index >= plan.budget) break;
     const due = plan.origin + offset;
@@ -282,7 +282,7 @@ export async function runArrivals<T>(transport: Transport, plan: ArrivalPlan, so
     }
     const now = performance.now();
     if (now > deadline || transport.inFlight >= plan.connections) {
-      recorder.dropped(due);
+      recorder.dropped(due, now <= deadline);
       continue;
     }
     const { request, tag } = source.next();

@@ -60,6 +60,8 @@ export interface Counts {
   sent: number;
   /** Due but not sent: every connection was busy, or the arrival was later than the grace. */
   dropped: number;
+  /** Of those, dropped because every connection was busy (the rest: late). */
+  droppedBusy: number;
   answered: number;
   /** Answers with an HTTP status outside 2xx. */
   non2xx: number;
@@ -73,7 +75,7 @@ export interface Counts {
   unexpected: number;
 }
 
-export const zeroCounts = (): Counts => ({ due: 0, sent: 0, dropped: 0, answered: 0, non2xx: 0, errors: 0, notEnvelope: 0, signingRejections: 0, unexpected: 0 });
+export const zeroCounts = (): Counts => ({ due: 0, sent: 0, dropped: 0, droppedBusy: 0, answered: 0, non2xx: 0, errors: 0, notEnvelope: 0, signingRejections: 0, unexpected: 0 });
 
 export interface SecondSample {
   /** Seconds since the scenario's start instant (shared by every runner of a distributed run). */
@@ -165,8 +167,10 @@ export class Recorder {
     this.bucket(at).sent++;
   }
 
-  dropped(at: number): void {
+  /** An arrival not sent: `busy` when every connection had an answer outstanding, else it was late. */
+  dropped(at: number, busy = false): void {
     this.counts.dropped++;
+    if (busy) this.counts.droppedBusy++;
     this.bucket(at).dropped++;
   }
 
@@ -238,7 +242,7 @@ export function mergeMeasured(parts: Measured[]): Measured {
   const seconds = new Map<number, { sample: SecondSample; histogram: Histogram; requested: number | null }>();
   const endpoints = new Map<string, EndpointStats>();
   for (const part of parts) {
-    for (const key of Object.keys(counts) as Array<keyof Counts>) counts[key] += part.counts[key];
+    for (const key of Object.keys(counts) as Array<keyof Counts>) counts[key] += part.counts[key] ?? 0;
     addRecords(codes, part.codes);
     latency.add(decodeHistogram(part.latency.hdr));
     for (const s of part.series) {

@@ -106,6 +106,7 @@ export function headline(r: ScenarioResult): Record<string, number | string | nu
           due: c.due,
           sent: c.sent,
           'dropped (not sent in time)': c.dropped,
+          'of which every connection busy': c.droppedBusy ?? 0,
           answered: c.answered,
           'achieved req/s': Number((c.answered / seconds).toFixed(2)),
           'answered / due': f.achieved_ratio === undefined ? null : `${(f.achieved_ratio * 100).toFixed(1)}%`,
