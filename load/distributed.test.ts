@@ -35,6 +35,7 @@ describe('load distributed', () => {
     const sum = (pick: (s: RunSummary) => number) => parts.reduce((n: number, s: RunSummary) => n + pick(s), 0);
     expect(report.totals.requests).toBe(sum((s) => s.requests.total));
     expect(report.totals.sent).toBe(sum((s) => s.scenarios[0]!.measured.counts.sent));
+    expect(report.runners.reduce((n: number, r: { sent: number }) => n + r.sent, 0)).toBe(report.totals.sent);
     expect(report.totals.due).toBe(123);
     expect(report.totals.sent + report.totals.dropped).toBe(123);
     // The merged p99 is the p99 of the runners' histograms added, not an average of their p99s.
