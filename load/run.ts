@@ -318,6 +318,7 @@ export function resolveRun(targetName: string, values: Values, loopback: boolean
       }
       base.rateLimit = { appKey: values['app-key'] ?? 'apk-flow-second-1', limit, windowSeconds, windows: windowsFlag ?? instance.windows ?? 5, perWindow, path: '/v1/apk/upgrade', versionCode: 1, mode };
       vars.limit = limit;
+      delete planRecord.durationSeconds; // the windows set the time, not --duration
       Object.assign(planRecord, { appKey: base.rateLimit.appKey, limit, windowSeconds, windows: base.rateLimit.windows, perWindow, mode });
     }
     if (executor === 'replay') {
@@ -473,7 +474,9 @@ export async function main(argv: string[], defaultTarget?: string): Promise<numb
     const results: ScenarioResult[] = [];
     for (const s of run.scenarios) {
       const rateText = s.plan.curve ? `${Number(peakRate(s.plan.curve).toFixed(2))} req/s peak, budget ${s.plan.budget}` : s.executor === 'closed' ? 'closed model, unthrottled' : '';
-      log(`${s.instance.scenario}: ${s.executor}, ${Number(s.plan.durationSeconds.toFixed(2))}s, ${s.plan.connections} connections${rateText ? `, ${rateText}` : ''}`);
+      if (s.executor !== 'ratelimit-windows') {
+        log(`${s.instance.scenario}: ${s.executor}, ${Number(s.plan.durationSeconds.toFixed(2))}s, ${s.plan.connections} connections${rateText ? `, ${rateText}` : ''}`);
+      }
       const outcome = await EXECUTORS[s.executor](ctx, s.plan);
       results.push(scenarioResult(run, s, outcome, target.label));
     }
