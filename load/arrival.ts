@@ -8,11 +8,12 @@
 // Unix clock. So every second of the clock, the seconds a server counts in (REFERENCE.md §6.5), holds
 // exactly the arrivals the rate asks for in it, spread evenly across it, never bunched at the tick.
 //
-// Dispatch. A timer loop sleeps to the next due arrival (setTimeout to within a millisecond, then
-// setImmediate). An arrival is sent when it is due, unless
+// Dispatch. A timer loop sleeps to the next due arrival (timers only, no busy waiting; a fraction of
+// a millisecond early at most, a millisecond or two late). An arrival is sent when it is due, unless
 //   - every connection is busy (an answer is still outstanding on each), or
 //   - it is later than the grace (two arrival intervals, at least 20 ms, at most 50 ms), or would be sent
-//     in another second than the one it is due in, or less than 2 ms before that second ends, or
+//     in another second than the one it is due in, or less than a quarter interval (2 to 5 ms) before
+//     that second ends, or
 //   - sending it would put more than K requests into the last 1000 ms, K being the number of arrivals
 //     the schedule puts into the 1000 ms ending at its due instant (for a constant rate R, K = R);
 // then it is counted as dropped (k6's dropped iterations), never sent late in a burst.
@@ -22,7 +23,6 @@
 // dispatch to the last byte of the answer.
 import http from 'node:http';
 import https from 'node:https';
-import { setImmediate as immediate } from 'node:timers/promises';
 import type { Recorder } from './metrics.ts';
 
 export interface OutgoingRequest {
@@ -213,13 +213,16 @@ export interface ArrivalSource<T> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Sleeps until performance.now() ≥ at: a timer to within about a millisecond, then the event loop. */
-export async function sleepUntil(at: number): Promise<void> {
+/**
+ * Sleeps until performance.now() ≥ at − early, on timers only (they fire up to a millisecond or two
+ * late, well within the grace). No busy waiting: on a machine of two cores the generator must not take
+ * the target's CPU.
+ */
+export async function sleepUntil(at: number, early = 0): Promise<void> {
   for (;;) {
     const left = at - performance.now();
-    if (left <= 0) return;
-    if (left > 2) await sleep(left - 1.5);
-    else await immediate();
+    if (left <= early) return;
+    await sleep(Math.max(1, left));
   }
 }
 
@@ -260,17 +263,21 @@ export async function runArrivals<T>(transport: Transport, plan: ArrivalPlan, so
   let index = 0;
   const interval = 1000 / Math.max(peak, 1e-9);
   const grace = plan.graceMs ?? Math.min(50, Math.max(20, 2 * interval));
+  const band = Math.min(5, Math.max(2, interval / 4));
+  const early = Math.min(0.5, interval / 4);
   for (const offset of dueOffsets(plan.curve)) {
     if (index >= plan.budget) break;
     const due = plan.origin + offset;
     dues[index % window] = due;
     while (oldest < index && (index - oldest >= window || dues[oldest % window]! <= due - 1000)) oldest++;
     const k = index - oldest + 1; // arrivals due in (due − 1000, due]
-    // The second this arrival is due in ends at `secondEnd`; it must be written 2 ms before that.
+    // The second this arrival is due in ends at `secondEnd`; it must be written `band` before that, so
+    // that it reaches the target within its second.
     const secondEnd = plan.origin + Math.floor(offset / 1000 + 1) * 1000;
-    const deadline = Math.min(due + grace, secondEnd - Math.min(2, interval / 4));
+    const deadline = Math.min(due + grace, secondEnd - band);
     index++;
-    await sleepUntil(due);
+    // A fraction of a millisecond early is allowed (it stays in its slot): timers have 1 ms steps.
+    await sleepUntil(due, early);
     recorder.due(due);
     const notBefore = sends.kthLast(k) + 1000;
     if (notBefore > performance.now()) {
