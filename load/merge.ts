@@ -69,6 +69,11 @@ export function mergeRuns(runs: Array<{ file: string; summary: RunSummary }>): R
     const thresholds = evaluateThresholds(SCENARIOS[head.kind].thresholds, figures, head.params, { openModel: head.openModel, wallClock: head.wallClock }, head.vars);
     const { segment: _segment, startAt: _startAt, ...plan } = head.plan;
     const sum = (key: string) => parts.reduce((n, p) => n + Number(p.plan[key] ?? 0), 0);
+    // The curve of the whole run: the first runner's scaled by its share of the peak.
+    const scale = totalPeak && Number(head.plan.peakRate) ? totalPeak / Number(head.plan.peakRate) : 1;
+    const wholeCurve = Array.isArray(plan.stages)
+      ? { stages: (plan.stages as Array<{ seconds: number; target: number }>).map((st) => ({ seconds: st.seconds, target: Number((st.target * scale).toFixed(3)) })), startRate: Number((Number(plan.startRate ?? 0) * scale).toFixed(3)) }
+      : {};
     return {
       ...head,
       startedAt: parts.map((p) => p.startedAt).sort()[0]!,
@@ -76,7 +81,7 @@ export function mergeRuns(runs: Array<{ file: string; summary: RunSummary }>): R
       plan: {
         ...plan,
         connections: sum('connections'),
-        ...(head.openModel ? { budget: sum('budget'), peakRate: totalPeak } : {}),
+        ...(head.openModel ? { budget: sum('budget'), peakRate: totalPeak, ...wholeCurve } : {}),
         runners: count,
         startAt: head.plan.startAt,
       },
