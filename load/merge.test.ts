@@ -118,6 +118,7 @@ describe('load merge', () => {
       const merged = JSON.parse(readFileSync(join(out, 'load-summary.json'), 'utf8')) as RunSummary;
       const scenario = merged.scenarios[0]!;
       expect(merged.runners).toBe(2);
+      expect(scenario.plan).toMatchObject({ peakRate: 41, budget: 123, stages: [{ seconds: 3, target: 41 }] });
       expect(scenario.measured.counts.due).toBe(123);
       expect(scenario.measured.counts.sent).toBe(parts[0]!.scenarios[0]!.measured.counts.sent + parts[1]!.scenarios[0]!.measured.counts.sent);
       expect(merged.requests.total).toBe(parts[0]!.requests.total + parts[1]!.requests.total);
