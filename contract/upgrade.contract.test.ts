@@ -51,7 +51,8 @@ describe('upgrade', () => {
         const body = okBody(ctx, p) as Record<string, unknown>;
         const expected: Record<string, unknown> = { [op.keyField]: body[op.keyField] };
         if (op.family === 'tauri' || op.family === 'electron') {
-          const older = use(ctx, fx.semver[op.family]).older ?? use(ctx, { missing: `fixture role semver.${op.family} has no older version of the same target and arch` });
+          const semver = use(ctx, fx.semver[op.family]);
+          const older = use<{ versionName: string; versionCode: number }>(ctx, semver.older ?? { missing: `fixture role semver.${op.family} has no older version of the same target and arch` });
           body.versionName = older.versionName;
           Object.assign(expected, { versionName: older.versionName, versionCode: older.versionCode });
         } else expected.versionCode = body.versionCode;

@@ -278,7 +278,7 @@ async function portOr(requested: number | undefined): Promise<number> {
 }
 
 /**
- * Runs the load-runner image (load/smoke.ts bundled; the role a k6 image plays) to completion on the
+ * Runs the load-runner image (load/run.ts bundled; the role a k6 image plays) to completion on the
  * host network, reports written to `out` through a bind mount; returns its exit code (1 = a threshold
  * failed). Its output goes to out/load-runner.log and to onOutput as it comes. Removed after.
  */

@@ -44,7 +44,7 @@ export interface ProcessLauncher extends StartsServices {
 }
 
 export interface LoadRunnerOptions {
-  /** load/smoke.ts arguments; --out is set to the mounted directory. */
+  /** load/run.ts arguments (a profile and flags); --out is set to the mounted directory. */
   args: string[];
   /** Host directory the reports are written to (mounted at /app/reports). */
   out: string;

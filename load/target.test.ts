@@ -1,5 +1,5 @@
-// Where the load commands' embedded sandbox runs (--runtime): in this process, or as a container
-// started through harness/ (those tests skip with the reason when containers cannot run).
+// Where the load runner's embedded sandbox runs (--runtime): its own child process, or a container,
+// both started through harness/ (the container tests skip with the reason when containers cannot run).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,10 +35,12 @@ describe('load target runtime', () => {
     }
   });
 
-  it('--runtime process runs the sandbox in this process', async () => {
-    const target = await openTarget({ runtime: 'process' });
+  it('--runtime process runs the sandbox as its own process, never inside the load process', async () => {
+    const target = await openTarget({ runtime: 'process', logDir });
     try {
       expect(target.runtime).toBe('process');
+      expect(target.label).toMatch(/^sandbox process at http:\/\/127\.0\.0\.1:\d+$/);
+      expect(target.controlUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect((await checkForUpdate(target)).json).toMatchObject({ code: 200 });
     } finally {
       await target.close();

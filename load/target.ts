@@ -1,5 +1,6 @@
-// Where load goes: the embedded sandbox (default) or UPGRADELINK_BASE_URL, with the credentials,
-// the safety check (load/safety.ts) and a fail-fast probe shared by every scenario.
+// Where load goes: the embedded sandbox (default; started through harness/ in its own process or
+// container, never inside the load process) or UPGRADELINK_BASE_URL, with the credentials, the safety
+// check (load/safety.ts) and a fail-fast probe shared by every scenario.
 import { sendRaw } from '../lib/client/raw.ts';
 import path from 'node:path';
 import { chooseLauncher, parseRuntime, type RuntimeChoice } from '../harness/index.ts';
@@ -34,7 +35,7 @@ export interface Target {
   loopback: boolean;
   /** Where the embedded sandbox runs; absent for a remote target. */
   runtime?: 'container' | 'process';
-  /** The sandbox's control listener, when there is one (`--control-url`, a container, or asked for). */
+  /** The sandbox's control listener, when there is one (the embedded sandbox, or `--control-url`). */
   controlUrl?: string;
   clock?: ClockControl;
   close(): Promise<void>;
@@ -49,15 +50,12 @@ export interface TargetRequest {
   embedded?: boolean;
   /**
    * Where the embedded sandbox runs (`--runtime`): container (the sandbox image through
-   * testcontainers, clock driven over its control port), process (inside this Node process) or auto
-   * (default, or UPGRADELINK_RUNTIME): a container when an engine answers and the image is built.
-   * Tests that pass `embedded` default to process.
+   * testcontainers), process (a child process) or auto (default, or UPGRADELINK_RUNTIME): a container
+   * when an engine answers and the image is built. Tests that pass `embedded` default to process.
    */
   runtime?: string;
   /** Where a container's log goes (default reports/). */
   logDir?: string;
-  /** Open the embedded sandbox's loopback control listener too (Target.controlUrl), for a runner elsewhere. */
-  controlListener?: boolean;
 }
 
 function runtimeChoice(request: TargetRequest): RuntimeChoice {
@@ -94,12 +92,15 @@ function controlClock(controlUrl: string): ClockControl {
   };
 }
 
-/** Starts the embedded sandbox, or describes the remote target from flags and environment. */
+/** Starts the embedded sandbox (its own process or container), or describes the given target from flags and environment. */
 export async function openTarget(request: TargetRequest): Promise<Target> {
   const faults = request.faults ?? [];
   const baseUrl = request.embedded ? undefined : (request.baseUrl ?? process.env.UPGRADELINK_BASE_URL);
   if (!baseUrl) {
     if (request.controlUrl) throw new LoadUsageError('--control-url applies to a sandbox given with --base-url');
+    if (process.env.UPGRADELINK_LOAD_RUNNER_IMAGE === '1') {
+      throw new LoadUsageError('the load-runner image starts no sandbox: give the target with --base-url or UPGRADELINK_BASE_URL');
+    }
     const choice = runtimeChoice(request);
     let launcher;
     try {
@@ -107,48 +108,26 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
     } catch (error) {
       throw new LoadUsageError(`--runtime ${choice}: ${(error as Error).message.replace(/^runtime container: /, '')}; or use --runtime process`);
     }
-    if (launcher.kind === 'container') {
-      const sandbox = await launcher.startSandbox({
-        faults,
-        controlPort: true,
-        secret: SANDBOX_SECRET_KEY,
-        ...(request.logDir ? { logFile: path.join(request.logDir, 'sandbox.log') } : {}),
-      });
-      return {
-        baseUrl: sandbox.url,
-        accessKey: SANDBOX_ACCESS_KEY,
-        secretKey: SANDBOX_SECRET_KEY,
-        label: `sandbox container ${launcher.images.sandbox} at ${sandbox.url}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
-        embedded: true,
-        loopback: true,
-        runtime: 'container',
-        controlUrl: sandbox.controlUrl!,
-        clock: controlClock(sandbox.controlUrl!),
-        close: () => sandbox.stop(),
-      };
-    }
-    // The process launcher's sandbox would be a child process: here it runs inside this one instead,
-    // its clock driven directly.
-    const { startSandbox } = await import('../sandbox/index.ts');
-    const sandbox = await startSandbox({ host: '127.0.0.1', port: 0, fixtures: SANDBOX_FIXTURES, faults, ...(request.controlListener ? { controlPort: 0 } : {}) });
+    // Always its own process or container: the load process only generates. Its clock is driven
+    // over its loopback control listener (clock-stepped rate-limit windows).
+    const sandbox = await launcher.startSandbox({
+      faults,
+      controlPort: true,
+      secret: SANDBOX_SECRET_KEY,
+      ...(request.logDir ? { logFile: path.join(request.logDir, 'sandbox.log') } : {}),
+    });
+    const where = launcher.kind === 'container' ? `sandbox container ${launcher.images.sandbox}` : 'sandbox process';
     return {
       baseUrl: sandbox.url,
-      accessKey: (request.embedded ? undefined : process.env.UPGRADELINK_ACCESS_KEY) ?? SANDBOX_ACCESS_KEY,
-      secretKey: (request.embedded ? undefined : process.env.UPGRADELINK_SECRET_KEY) ?? SANDBOX_SECRET_KEY,
-      label: `embedded sandbox at ${sandbox.url}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
+      accessKey: SANDBOX_ACCESS_KEY,
+      secretKey: SANDBOX_SECRET_KEY,
+      label: `${where} at ${sandbox.url}${faults.length ? ` with fault ${faults.join(', ')}` : ''}`,
       embedded: true,
       loopback: true,
-      runtime: 'process',
-      ...(sandbox.controlUrl ? { controlUrl: sandbox.controlUrl } : {}),
-      clock: {
-        async freezeAt(ms) {
-          sandbox.clock.freeze(ms);
-        },
-        async release() {
-          sandbox.clock.reset();
-        },
-      },
-      close: () => sandbox.close(),
+      runtime: launcher.kind,
+      controlUrl: sandbox.controlUrl!,
+      clock: controlClock(sandbox.controlUrl!),
+      close: () => sandbox.stop(),
     };
   }
   if (faults.length) throw new LoadUsageError('--fault applies to the embedded sandbox only; unset UPGRADELINK_BASE_URL and --base-url');
@@ -161,13 +140,13 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
   try {
     loopback = isLoopbackHost(new URL(baseUrl).hostname);
   } catch {
-    // checkPlan names the bad URL
+    throw new LoadUsageError(`--base-url must be an http or https URL such as http://127.0.0.1:8787; got "${baseUrl}"`);
   }
   return {
     baseUrl,
     accessKey,
     secretKey,
-    // LOAD_TARGET_LABEL: set by `load:smoke --runner container` so the runner's reports name the real target.
+    // LOAD_TARGET_LABEL: set for runner containers so their reports name the real target.
     label: process.env.LOAD_TARGET_LABEL || baseUrl,
     embedded: false,
     loopback,
@@ -179,7 +158,7 @@ export async function openTarget(request: TargetRequest): Promise<Target> {
 /** Throws LoadUsageError listing every reason the plan may not run. */
 export function assertSafe(plan: LoadPlan): void {
   const problems = checkPlan(plan);
-  if (problems.length > 0) throw new LoadUsageError(`refusing to run:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new LoadUsageError(`refusing to run: ${problems.join('; ')}`);
 }
 
 /** Fail fast, as k6's setup() would: the target must answer and accept the credentials. */

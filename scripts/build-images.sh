@@ -3,7 +3,7 @@
 #   upgradelink/node-runtime:local  FROM scratch: the host's node binary + its shared libraries + loader
 #   upgradelink/sandbox:local       the sandbox bundled by esbuild + spec + fixtures
 #   upgradelink/prism:local         the pinned @stoplight/prism-cli bundled by esbuild
-#   upgradelink/load:local          load/smoke.ts bundled: the load-runner image (in the role of a k6 image)
+#   upgradelink/load:local          load/run.ts bundled: the load-runner image (in the role of a k6 image)
 # Usage: bash scripts/build-images.sh [sandbox] [prism] [load]     (default: all three)
 # Env:   UPGRADELINK_SANDBOX_IMAGE, UPGRADELINK_PRISM_IMAGE, UPGRADELINK_LOAD_IMAGE,
 #        UPGRADELINK_NODE_RUNTIME_IMAGE override the tags.
@@ -117,16 +117,16 @@ fi
 # --- load runner ------------------------------------------------------------------------------------
 if want load; then
   app="$STAGE/load/app"
-  mkdir -p "$app/load" "$app/generated" "$app/fixtures" "$app/reports"
-  # testcontainers stays out: inside the image the runner is given --base-url and starts nothing.
-  "$ESBUILD" load/smoke.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-    --external:testcontainers --metafile="$STAGE/load-meta.json" --outfile="$app/load/smoke.mjs" \
+  mkdir -p "$app/load" "$app/reports" "$app/node_modules/uplot/dist"
+  # testcontainers stays out: inside the image the runner is given the target and starts nothing.
+  "$ESBUILD" load/run.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+    --external:testcontainers --metafile="$STAGE/load-meta.json" --outfile="$app/load/run.mjs" \
     --banner:js="import { createRequire as __upgradelinkCreateRequire } from 'node:module'; const require = __upgradelinkCreateRequire(import.meta.url);"
   cp load/mix.json "$app/load/"
-  cp generated/openapi.json "$app/generated/"
-  cp fixtures/sandbox.json fixtures/sandbox.schema.json "$app/fixtures/"
+  # The HTML report inlines uPlot, read at report time from node_modules/uplot/dist beside the runner.
+  cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css "$app/node_modules/uplot/dist/"
   chmod 1777 "$app/reports"
-  source_labels "$STAGE/load-meta.json" load/mix.json generated/openapi.json fixtures/sandbox.json fixtures/sandbox.schema.json
+  source_labels "$STAGE/load-meta.json" load/mix.json
   build "$LOAD_IMAGE" docker/load.Dockerfile "$STAGE/load" --build-arg NODE_RUNTIME_IMAGE="$RUNTIME_IMAGE" \
     --build-arg SOURCE_HASH="$hash" --build-arg SOURCE_FILES="$(IFS=,; echo "${files[*]}")"
 fi

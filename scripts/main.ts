@@ -4,15 +4,17 @@ import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { runSteps, type Step } from './steps.ts';
 
 const steps: Step[] = [
-  { name: 'test:contract', command: 'node --import tsx scripts/contract.ts', hint: 'see reports/contract-report.md for each failing rule' },
-  { name: 'load:smoke', command: 'node --import tsx load/smoke.ts', hint: 'see reports/load-smoke.md' },
+  { name: 'test:contract', command: 'node bin/upgradelink-contract.mjs check', hint: 'see reports/contract-report.md: each finding names its rule' },
+  { name: 'load:smoke', command: 'node --import tsx load/run.ts smoke', hint: 'see reports/load-smoke.md and reports/load-report.html' },
 ];
 
 const results = await runSteps('main', steps, { keepGoing: true });
 const reports = [
-  ['Contract conformance report', 'reports/contract-report.md'],
-  ['Contract JUnit', 'reports/contract-junit.xml'],
+  ['Contract report (findings first)', 'reports/contract-report.md'],
+  ['Contract findings, for tools', 'reports/contract-findings.json'],
+  ['Contract JUnit (one testcase per rule)', 'reports/contract-junit.xml'],
   ['Load smoke report', 'reports/load-smoke.md'],
+  ['Load report with charts (open in a browser)', 'reports/load-report.html'],
   ['Rendered API docs (open in a browser)', 'generated/docs/index.html'],
 ].filter(([, file]) => existsSync(file!));
 const ok = results.every((r) => r.ok);
