@@ -86,16 +86,15 @@ describe('GitHub workflows', () => {
     }
   });
 
-  it('the contract workflow publishes the JUnit file the contract reporter writes', () => {
-    const wf = load('contract.yml');
-    const steps = Object.values(wf.jobs!).flatMap((job) => job.steps!);
-    const junit = steps.find((s) => s.uses?.startsWith('mikepenz/action-junit-report@'));
-    expect(junit?.with?.report_paths).toBe('reports/contract-junit.xml');
-    const config = readFileSync(path.join(PROJECT_ROOT, 'contract', 'vitest.config.ts'), 'utf8');
-    expect(config).toContain("'./contract/reporters/conformance.ts'");
-    const reporter = readFileSync(path.join(PROJECT_ROOT, 'contract', 'reporters', 'conformance.ts'), 'utf8');
-    expect(reporter).toContain("writeFileSync(path.join(dir, 'contract-junit.xml'), renderJunit(results))");
-    expect(steps.some((s) => s.run?.includes('npm run test:contract'))).toBe(true);
+  it('the contract workflows publish the JUnit file the contract runner writes', () => {
+    const report = readFileSync(path.join(PROJECT_ROOT, 'contract', 'report.ts'), 'utf8');
+    expect(report).toContain("['contract-junit.xml', renderJunit(report)]");
+    for (const [file, command] of [['contract.yml', 'npm run test:contract'], ['contract-staging.yml', 'npx upgradelink-contract check']] as const) {
+      const steps = Object.values(load(file).jobs!).flatMap((job) => job.steps!);
+      const junit = steps.find((s) => s.uses?.startsWith('mikepenz/action-junit-report@'));
+      expect(junit?.with?.report_paths, file).toBe('reports/contract-junit.xml');
+      expect(steps.some((s) => s.run?.includes(command)), file).toBe(true);
+    }
   });
 
   it('the staging load run takes its target from secrets and the confirmation from a variable', () => {
@@ -109,11 +108,15 @@ describe('GitHub workflows', () => {
     expect(text).toContain('npm run load:smoke -- --rate 10');
   });
 
-  it('the Pages workflow uploads the rendered docs', () => {
+  it('the Pages workflow uploads the rendered docs, with the rule catalogue where they link to it', () => {
     const wf = load('docs-pages.yml');
     const steps = Object.values(wf.jobs!).flatMap((job) => job.steps!);
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-pages-artifact@'));
-    expect(upload?.with?.path).toBe('generated/docs');
+    expect(upload?.with?.path).toBe('_site');
+    const stage = steps.find((s) => s.run?.includes('_site'))?.run ?? '';
+    expect(stage).toContain('cp -r generated/docs _site/generated/docs');
+    expect(stage).toContain('cp contract/RULES.md _site/contract/RULES.md');
+    expect(readFileSync(path.join(PROJECT_ROOT, 'openapi', 'info-description.md'), 'utf8')).toContain('](../../contract/RULES.md)');
     expect(existsSync(path.join(PROJECT_ROOT, 'generated', 'docs', 'index.html'))).toBe(true);
     expect(steps.some((s) => s.uses?.startsWith('actions/deploy-pages@'))).toBe(true);
   });
