@@ -476,6 +476,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'major',
     basis: 'Response body parameters of the upgrade pages.',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.latest-data',
@@ -498,6 +499,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'major',
     basis: 'appointVersionCode: "Expected upgrade version number, defaults to latest version if not provided or set to 0".',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.appoint-not-offered',
@@ -529,6 +531,7 @@ export const RULES = [
     source: ALL_PAGES,
     severity: 'major',
     basis: 'upgradeType: "Upgrade Method: 1: Prompt upgrade; 2: Silent upgrade; 3: Force upgrade".',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.device-targeting',
@@ -552,6 +555,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'No page documents win; follows the production service.',
+    after: ['codes.already-latest'],
   },
   {
     id: 'upgrade.gray-release',
@@ -567,7 +571,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'This project\'s choice (production counters are not atomic).',
-    after: ['upgrade.gray-release'],
+    after: ['codes.already-latest', 'upgrade.gray-release'],
   },
   {
     id: 'upgrade.flow-limit',

@@ -69,17 +69,18 @@ export function inexact(run: CheckRun, expected: readonly string[]): string | un
 }
 
 /**
- * Rules whose faults mask the others': the baseline (nothing else on the operation is judged), the JSON
- * envelope, the transport, and the data of success answers (no test reads data that does not conform).
+ * Whether a fault's rule is one whose faults mask the others': the baseline (nothing else on the
+ * operation is judged), the transport, and the checks on every answer (the envelope, the data of
+ * success answers): a test stops at its first failing check, so what it would have shown next is hidden.
  */
-const ALONE_RULES = new Set([BASELINE_RULE, 'envelope.json-body', 'transport.answered', 'response.data-schema']);
+const masksOthers = (rule: string) => rule === BASELINE_RULE || rule === 'transport.answered' || rule === 'response.data-schema' || rule.startsWith('envelope.');
 
 /** Whether two faults can be on together and still each be reported under its own rule. */
 export function compatible(a: Fault, b: Fault): boolean {
   if (a.name === b.name || a.rule === b.rule) return false;
   // Two modifiers of one decision: the later replaces or wraps the earlier, which then shows nothing.
   if (a.stage === b.stage && a.decision === b.decision) return false;
-  if (ALONE_RULES.has(a.rule) || ALONE_RULES.has(b.rule)) return false;
+  if (masksOthers(a.rule) || masksOthers(b.rule)) return false;
   if (prerequisites(a.rule).has(b.rule) || prerequisites(b.rule).has(a.rule)) return false;
   return !(a.conflicts ?? []).includes(b.name) && !(b.conflicts ?? []).includes(a.name);
 }
