@@ -124,7 +124,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The pages use no query string; the url signed is the path plus ?query as sent (handlers ignore the query).',
-    after: ['signing.signature-verified'],
+    after: ['signing.mismatch-code', 'signing.signature-verified'],
   },
   {
     id: 'signing.exact-body-bytes',
@@ -132,7 +132,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Sign the exact bytes sent; the server never re-serialises the body before hashing.',
-    after: ['signing.signature-verified'],
+    after: ['signing.mismatch-code', 'signing.signature-verified'],
   },
   {
     id: 'signing.empty-body-part',
@@ -140,7 +140,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Canonical string: `body=` is present for POST even for an empty body.',
-    after: ['signing.signature-verified'],
+    after: ['order.first-failing-check', 'signing.mismatch-code', 'signing.signature-verified'],
   },
   {
     id: 'signing.url-decoded',
@@ -148,7 +148,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Canonical string: the url is percent-decoded, `+` becomes a space, trailing `&` are trimmed.',
-    after: ['signing.query-covered', 'signing.signature-verified'],
+    after: ['signing.mismatch-code', 'signing.query-covered', 'signing.signature-verified'],
   },
   {
     id: 'signing.trailing-slash-signed',
@@ -156,7 +156,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The url is signed as on the request line.',
-    after: ['signing.signature-verified', 'routing.trailing-slash'],
+    after: ['signing.mismatch-code', 'signing.signature-verified', 'routing.trailing-slash'],
   },
   {
     id: 'signing.lowercase-hex',
@@ -164,7 +164,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'The signature is 32 lowercase hex characters and compared exactly.',
-    after: ['signing.signature-verified'],
+    after: ['signing.mismatch-code', 'signing.signature-verified'],
   },
   {
     id: 'signing.header-names-case-insensitive',
