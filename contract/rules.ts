@@ -140,7 +140,7 @@ export const RULES = [
     source: 'reference',
     severity: 'advisory',
     basis: 'Canonical string: `body=` is present for POST even for an empty body.',
-    after: ['order.first-failing-check', 'signing.mismatch-code', 'signing.signature-verified'],
+    after: ['signing.mismatch-code', 'signing.signature-verified'],
   },
   {
     id: 'signing.url-decoded',

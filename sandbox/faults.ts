@@ -23,7 +23,7 @@ export interface Fault {
   readonly rule: string;
   readonly description: string;
   readonly apply: (table: PipelineTable) => PipelineTable;
-  /** Faults it cannot be combined with: they change the same decision, so one would hide the other. */
+  /** Faults it cannot be combined with: they change the same decision, or one hides the other. */
   readonly conflicts?: readonly string[];
 }
 
@@ -62,8 +62,12 @@ function moveBefore<S extends CheckName>(stage: S, before: CheckName, around?: (
   };
 }
 
-/** Yields to the event loop: what a store across the network would do between a read and a write. */
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Waits between a read and a write the way a store across the network would (a round trip of a
+ * few tens of ms), so concurrent requests reliably interleave there.
+ */
+const STORE_ROUND_TRIP_MS = 25;
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, STORE_ROUND_TRIP_MS));
 
 // ---- helpers of single faults -----------------------------------------------------------------------
 
@@ -429,7 +433,7 @@ export const FAULTS: readonly Fault[] = [
     ...replace('accessKey', 'secretOf', (x) => x.env.fixtures.mainSecret),
   },
   {
-    name: 'empty-body-without-part', rule: 'signing.empty-body-part',
+    name: 'empty-body-without-part', rule: 'signing.empty-body-part', conflicts: ['body-parsed-before-signature'],
     description: 'the canonical string leaves `body=` out when the body is empty',
     // lib/signing leaves the body part out for GET.
     ...wrap('signature', 'canonical', (base) => (x, input) => (input.body === '' || input.body?.length === 0 ? base(x, { ...input, method: 'GET' }) : base(x, input))),
