@@ -26,7 +26,9 @@ export async function collectTests(): Promise<Map<string, Array<{ title: string;
   const byRule = new Map<string, Array<{ title: string; operations: string[] }>>();
   try {
     const { testModules } = await vitest.collect();
-    for (const module of testModules) {
+    // In file order, not discovery order (which differs between file systems and clones).
+    const modules = [...testModules].sort((a, b) => (a.moduleId < b.moduleId ? -1 : a.moduleId > b.moduleId ? 1 : 0));
+    for (const module of modules) {
       for (const test of module.children.allTests()) {
         const m = /^(.*) \[([a-z0-9.-]+)\]$/.exec(test.name);
         if (!m) continue;

@@ -3,7 +3,7 @@
 // into staging). A role whose records are not in the file is missing; a test that needs it is
 // skipped with the role and the key named, and every other test runs. Limits are read from the file,
 // not retyped. `inconsistent` and `failInternally` records are sandbox-only (the faultFixtures
-// capability): they exist to reach 500001/500002 and are never seeded into staging.
+// capability): they exist to reach Code.INTERNAL_ERROR/Code.DATA_INVALID and are never seeded into staging.
 import { readFileSync } from 'node:fs';
 import type { AccessKeyFixture, AppFixture, SandboxFixtures } from '../sandbox/fixtures.ts';
 import { FAMILIES, OPERATIONS, type Family } from '../generated/operations.ts';
@@ -72,9 +72,9 @@ export interface Fixtures {
     /** Per upgrade family: a flow-limited app, for the 429 response shape. */
     perFamily: Record<UpgradeFamily, Role<{ app: string; limit: number }>>;
   };
-  /** Sandbox-only: per family, an app flagged to fail when looked up (500001). */
+  /** Sandbox-only: per family, an app flagged to fail when looked up (Code.INTERNAL_ERROR). */
   failInternally: Record<Family, Role<string>>;
-  /** Sandbox-only: deliberately inconsistent strategies (500002). */
+  /** Sandbox-only: deliberately inconsistent strategies (Code.DATA_INVALID). */
   inconsistent: Record<'missingVersion' | 'upgradeType' | 'targetingType' | 'flowDimension' | 'flowLimit' | 'grayLimit', Role<string>>;
 }
 

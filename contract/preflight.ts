@@ -102,7 +102,7 @@ export async function preflight(
     }
     if ((code === Code.AUTH_FAILED || code === Code.SIGNATURE_FAILED) && !t.credentialsKnownGood) {
       const date = Date.parse(response.headers.date ?? '');
-      const skew = Number.isNaN(date) ? '' : ` This machine's clock is ${Math.round((Date.now() - date) / 1000)} s off the target's (its Date header); more than 300 s also gives 401001.`;
+      const skew = Number.isNaN(date) ? '' : ` This machine's clock is ${Math.round((Date.now() - date) / 1000)} s off the target's (its Date header); more than 300 s also gives ${Code.AUTH_FAILED}.`;
       return {
         ok: false,
         reason: `${t.url} rejected a correctly signed request with code ${code} (${CODES[code].meaning}): check UPGRADELINK_ACCESS_KEY (${t.accessKey}) and UPGRADELINK_SECRET_KEY.${skew} If they are right, the deployment signs differently: \`npx upgradelink-contract explain\` names the usual mistakes.`,
@@ -125,7 +125,7 @@ export async function preflight(
       try {
         const response = await signedPost(t, path, body, FIXTURE_PROBE_TIMEOUT_MS);
         if (envelopeCode(response) === Code.RESOURCE_NOT_FOUND) {
-          for (const a of group) missing.push({ role: a.role, reason: `fixture role ${a.role}: the ${a.family} app "${a.key}" is not on the target (POST ${path} answered 404001 in the preflight)` });
+          for (const a of group) missing.push({ role: a.role, reason: `fixture role ${a.role}: the ${a.family} app "${a.key}" is not on the target (POST ${path} answered ${Code.RESOURCE_NOT_FOUND} in the preflight)` });
         }
       } catch (error) {
         failure = `${t.url} stopped answering during the preflight (POST ${path}: ${(error as Error).message})`;

@@ -232,6 +232,9 @@ export const perfAt = (epochMs: number): number => performance.now() + (epochMs 
 /** The next whole second of the Unix clock at least `leadMs` from now (epoch ms). */
 export const nextWholeSecond = (leadMs = 0): number => Math.ceil((Date.now() + leadMs) / 1000) * 1000;
 
+/** A microsecond: what two float instants may differ by when they are meant to be equal. */
+const EPSILON_MS = 1e-3;
+
 /** The last `size` send instants, to find the k-th most recent one. */
 class SendLog {
   private readonly times: Float64Array;
@@ -269,7 +272,9 @@ export async function runArrivals<T>(transport: Transport, plan: ArrivalPlan, so
     if (index >= plan.budget) break;
     const due = plan.origin + offset;
     dues[index % window] = due;
-    while (oldest < index && (index - oldest >= window || dues[oldest % window]! <= due - 1000)) oldest++;
+    // Float sums make instants exactly 1000 ms apart differ by an ulp: EPSILON_MS counts such a pair as
+    // 1000 ms apart, so K is never one too many.
+    while (oldest < index && (index - oldest >= window || dues[oldest % window]! <= due - 1000 + EPSILON_MS)) oldest++;
     const k = index - oldest + 1; // arrivals due in (due − 1000, due]
     // The second this arrival is due in ends at `secondEnd`; it must be written `band` before that, so
     // that it reaches the target within its second.
@@ -279,7 +284,7 @@ export async function runArrivals<T>(transport: Transport, plan: ArrivalPlan, so
     // A fraction of a millisecond early is allowed (it stays in its slot): timers have 1 ms steps.
     await sleepUntil(due, early);
     recorder.due(due);
-    const notBefore = sends.kthLast(k) + 1000;
+    const notBefore = sends.kthLast(k) + 1000 + EPSILON_MS;
     if (notBefore > performance.now()) {
       if (notBefore > deadline) {
         recorder.dropped(due);

@@ -208,12 +208,12 @@ export interface WindowStats {
   success: number;
   limited: number;
   other: Record<string, number>;
-  /** The first 429001: its position among the window's answers (1-based) and ms after the burst began. */
+  /** The first Code.FLOW_LIMITED: its position among the window's answers (1-based) and ms after the burst began. */
   onsetOrdinal: number | null;
   onsetMs: number | null;
   /** Answers whose server time fell outside this window (wall clock). */
   strays: number;
-  /** Exactly `limit` code-200 answers and every other answer 429001. */
+  /** Exactly `limit` code-200 answers and every other answer Code.FLOW_LIMITED. */
   exact: boolean;
 }
 
@@ -330,7 +330,7 @@ export async function runRateLimit(ctx: ExecContext, plan: ScenarioPlan): Promis
     tables: [
       {
         title: 'Per window',
-        columns: ['window index', 'window start (UTC)', 'sent', 'answered', 'code 200', '429001', 'other', 'first 429001: answer #', 'first 429001: ms after burst start', 'strays', `exactly ${rl.limit} × 200, rest 429001`],
+        columns: ['window index', 'window start (UTC)', 'sent', 'answered', 'code 200', String(Code.FLOW_LIMITED), 'other', `first ${Code.FLOW_LIMITED}: answer #`, `first ${Code.FLOW_LIMITED}: ms after burst start`, 'strays', `exactly ${rl.limit} × 200, rest ${Code.FLOW_LIMITED}`],
         rows: ordered.map((w) => [
           w.index,
           w.windowStart,
@@ -462,7 +462,7 @@ export async function runReplay(ctx: ExecContext, plan: ScenarioPlan): Promise<O
     tables: [
       {
         title: 'Replay rounds (one nonce each)',
-        columns: ['round', 'copies sent', 'answered', 'got through', '401001', 'other'],
+        columns: ['round', 'copies sent', 'answered', 'got through', String(Code.AUTH_FAILED), 'other'],
         rows: rounds.map((r) => [
           r.round,
           r.copies,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SECRET_MASK } from '../lib/signing/index.ts';
+import { Code } from '../generated/operations.ts';
 import type { Table } from './executors.ts';
 import type { Measured } from './metrics.ts';
 import type { ExecutorName, Figures, ScenarioName, Threshold, ThresholdParams } from './scenarios.ts';
@@ -84,7 +85,7 @@ export function headline(r: ScenarioResult): Record<string, number | string | nu
     return {
       windows: f.windows ?? null,
       'code 200 per window': windows.map((w) => w.success).join(', '),
-      '429001 per window': windows.map((w) => w.limited).join(', '),
+      [`${Code.FLOW_LIMITED} per window`]: windows.map((w) => w.limited).join(', '),
       ...common,
     };
   }
@@ -221,11 +222,13 @@ interface ChartSpec {
 }
 
 /** The same colour for a business code in every chart. */
-const CODE_COLORS: Record<string, string> = { 0: '#0969da', 200: '#1a7f37', 429001: '#cf222e', 401001: '#8250df', 401002: '#bf8700', 400004: '#fb8500' };
+const CODE_COLORS: Record<string, string> = {
+  [Code.LATEST]: '#0969da', [Code.OK]: '#1a7f37', [Code.FLOW_LIMITED]: '#cf222e', [Code.AUTH_FAILED]: '#8250df', [Code.SIGNATURE_FAILED]: '#bf8700', [Code.INVALID_HEADER]: '#fb8500',
+};
 
 const PALETTE = ['#0969da', '#1a7f37', '#cf222e', '#8250df', '#bf8700', '#1b7c83', '#d1242f', '#57606a', '#fb8500', '#6e7781'];
 
-/** The charts of a scenario: throughput, latency, errors and codes per second; 200 vs 429001 per window. */
+/** The charts of a scenario: throughput, latency, errors and codes per second; 200 vs Code.FLOW_LIMITED per window. */
 export function chartsFor(r: ScenarioResult): ChartSpec[] {
   const series = r.measured.series;
   const charts: ChartSpec[] = [];
@@ -266,11 +269,11 @@ export function chartsFor(r: ScenarioResult): ChartSpec[] {
   if (r.kind === 'ratelimit' && windows?.length) {
     charts.push({
       id: `${r.scenario}-windows`,
-      title: `Code 200 vs 429001 per rate-limit window (limit ${r.vars.limit ?? '?'})`,
+      title: `Code 200 vs ${Code.FLOW_LIMITED} per rate-limit window (limit ${r.vars.limit ?? '?'})`,
       yLabel: 'answers',
       kind: 'bars',
       xLabel: 'window #',
-      labels: ['code 200', '429001', 'limit'],
+      labels: ['code 200', String(Code.FLOW_LIMITED), 'limit'],
       colors: [PALETTE[1]!, PALETTE[2]!, '#57606a'],
       data: [windows.map((_, i) => i + 1), windows.map((w) => w.success), windows.map((w) => w.limited), windows.map(() => Number(r.vars.limit ?? 0))],
     });

@@ -17,6 +17,7 @@
 // Its limit is a number, a profile parameter (`param:p99Ms`) or another figure (`figure:windows`).
 // `when` declares up front when it applies.
 import { p99Between, type Measured } from './metrics.ts';
+import { Code } from '../generated/operations.ts';
 
 export type ExecutorName = 'closed' | 'arrival' | 'ratelimit-windows' | 'replay';
 
@@ -72,7 +73,7 @@ export const FIGURES = {
   p50_ms: 'median latency, send to last byte',
   p95_ms: 'p95 latency',
   p99_ms: 'p99 latency',
-  signing_rejections: 'answers 400004, 401001 or 401002 (the generator signed wrongly)',
+  signing_rejections: `answers ${Code.INVALID_HEADER}, ${Code.AUTH_FAILED} or ${Code.SIGNATURE_FAILED} (the generator signed wrongly)`,
   unexpected_codes: "business codes outside the request's `expect` list",
   not_envelope: 'answers that are not a JSON envelope',
   achieved_ratio: 'answered / due',
@@ -80,14 +81,14 @@ export const FIGURES = {
   peak_rate: 'the highest rate the curve asks for (req/s, rounded up)',
   p99_growth_ms: 'p99 of the last quarter of the seconds − p99 of the first quarter',
   windows: 'rate-limit windows measured',
-  windows_exact: 'windows with exactly `limit` code-200 answers and every other answer 429001',
-  recoveries: 'windows with code 200 after a window with 429001',
+  windows_exact: `windows with exactly \`limit\` code-200 answers and every other answer ${Code.FLOW_LIMITED}`,
+  recoveries: `windows with code 200 after a window with ${Code.FLOW_LIMITED}`,
   recoveries_expected: 'windows − 1',
   other_answers: 'rate-limit answers with another code, errors or timeouts',
   strays: 'rate-limit answers outside the window their burst aimed at (wall clock)',
   rounds: 'replay rounds',
   rounds_exactly_one: 'replay rounds where exactly one copy got through',
-  replayed_rejected: 'replayed copies answered 401001',
+  replayed_rejected: `replayed copies answered ${Code.AUTH_FAILED}`,
   replayed_expected: 'rounds × (copies − 1)',
   duplicate_nonces: 'nonces generated more than once',
   fresh_failures: 'fresh-nonce answers outside the expected codes, errors or timeouts',
@@ -100,7 +101,7 @@ export type FigureName = keyof typeof FIGURES;
 const MIX_THRESHOLDS: ThresholdDecl[] = [
   { name: 'p99 latency (ms)', figure: 'p99_ms', op: '<', limit: 'param:p99Ms' },
   { name: 'failed requests (non-2xx, errors, timeouts) / requests sent', figure: 'failed_ratio', op: '<', limit: 'param:maxFailedRatio', percent: true },
-  { name: 'answers rejected for signature, nonce or timestamp (400004, 401001, 401002)', figure: 'signing_rejections', op: '=', limit: 0 },
+  { name: `answers rejected for signature, nonce or timestamp (${Code.INVALID_HEADER}, ${Code.AUTH_FAILED}, ${Code.SIGNATURE_FAILED})`, figure: 'signing_rejections', op: '=', limit: 0 },
   { name: "business codes outside the request's expected set", figure: 'unexpected_codes', op: '=', limit: 0 },
   { name: 'answers that are not a JSON envelope', figure: 'not_envelope', op: '=', limit: 0 },
 ];
@@ -172,9 +173,9 @@ export const SCENARIOS = {
   ratelimit: {
     title: 'Rate limit (flow limit) per window',
     executor: 'ratelimit-windows',
-    summary: 'bursts into the windows of a flow-limited strategy: exactly `limit` code 200 per window, the rest 429001',
+    summary: `bursts into the windows of a flow-limited strategy: exactly \`limit\` code 200 per window, the rest ${Code.FLOW_LIMITED}`,
     thresholds: [
-      { name: 'windows where exactly {limit} answer(s) were code 200 and every other answer 429001', figure: 'windows_exact', op: '=', limit: 'figure:windows' },
+      { name: `windows where exactly {limit} answer(s) were code 200 and every other answer ${Code.FLOW_LIMITED}`, figure: 'windows_exact', op: '=', limit: 'figure:windows' },
       { name: 'recovery: code 200 again in the window after a limited one', figure: 'recoveries', op: '=', limit: 'figure:recoveries_expected' },
       { name: 'answers with another code, errors or timeouts', figure: 'other_answers', op: '=', limit: 0 },
       { name: 'answers outside the window their burst aimed at', figure: 'strays', op: '=', limit: 0, when: 'wall-clock' },
@@ -186,7 +187,7 @@ export const SCENARIOS = {
     summary: 'one signed request sent by many connections at once (exactly one gets through), then fresh nonces',
     thresholds: [
       { name: 'replay rounds where exactly one copy got through', figure: 'rounds_exactly_one', op: '=', limit: 'figure:rounds' },
-      { name: 'replayed copies answered 401001', figure: 'replayed_rejected', op: '=', limit: 'figure:replayed_expected' },
+      { name: `replayed copies answered ${Code.AUTH_FAILED}`, figure: 'replayed_rejected', op: '=', limit: 'figure:replayed_expected' },
       { name: 'fresh-nonce answers rejected for signature, nonce or timestamp', figure: 'signing_rejections', op: '=', limit: 0 },
       { name: 'nonces generated more than once', figure: 'duplicate_nonces', op: '=', limit: 0 },
       { name: 'fresh-nonce answers outside the expected codes, errors or timeouts', figure: 'fresh_failures', op: '=', limit: 0 },

@@ -5,6 +5,7 @@ import { sendRaw } from '../lib/client/raw.ts';
 import path from 'node:path';
 import { chooseLauncher, parseRuntime, type RuntimeChoice } from '../harness/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
+import { Code } from '../generated/operations.ts';
 import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
 
 export const SANDBOX_ACCESS_KEY = 'ak-sandbox-0001';
@@ -178,7 +179,7 @@ export async function probe(target: Target, path: string, body: string): Promise
   } catch (error) {
     throw new LoadUsageError(`the target ${target.baseUrl} is not answering (${(error as Error).message}); start it or fix UPGRADELINK_BASE_URL`);
   }
-  if (code === 401001 || code === 401002) {
+  if (code === Code.AUTH_FAILED || code === Code.SIGNATURE_FAILED) {
     throw new LoadUsageError(`the target rejected the credentials (code ${code}): check UPGRADELINK_ACCESS_KEY and UPGRADELINK_SECRET_KEY`);
   }
 }

@@ -1,7 +1,7 @@
 // Business logic (REFERENCE §6), the pipeline's last check: strategy choice, device targeting, gray
 // release, flow limits, version lookup and event reports, as the `business` stage and its named
 // decisions (see stages.ts for how stages and decisions fit together). Inconsistent fixture data met
-// on the way is thrown as InconsistentData where it is met (the respond stage answers it 500002).
+// on the way is thrown as InconsistentData where it is met (the respond stage answers it Code.DATA_INVALID).
 // Everything that counts (gray admissions, flow counters) runs synchronously, between awaits, so it
 // is atomic in the single Node process.
 
@@ -148,7 +148,7 @@ export const business: BusinessStage = {
     const d = x.stages.business;
     const flow = d.flowRuleOf(x, s, nowMs);
     if (flow !== null && !d.takeFlow(x, flow, nowMs)) return reject(Code.FLOW_LIMITED, `flow rule ${flow.id} of strategy ${s.id} is used up in this window`);
-    // Only a code-200 answer admits a device (a 429001 admits nobody).
+    // Only a code-200 answer admits a device (a Code.FLOW_LIMITED admits nobody).
     const gray = d.grayRuleOf(x, s, nowMs);
     if (gray !== null) x.env.gray.admit(gray, request.device);
     return d.success(x, d.offerData(x, op, request.key, app, s));
@@ -218,7 +218,7 @@ function grayPasses(x: Exchange, rule: GrayRule, device: string): boolean {
   return gray.has(rule, device) || gray.size(rule) < rule.limit;
 }
 
-// ---- consistency (REFERENCE §5.2, 500002): checked where a request meets the record ------------------
+// ---- consistency (REFERENCE §5.2, Code.DATA_INVALID): checked where a request meets the record ------------------
 
 function targetVersion(s: Strategy): Version {
   assertNoProblem(versionProblem(s));

@@ -1,11 +1,11 @@
 // Loads fixtures/sandbox.json: validates it against fixtures/sandbox.schema.json (compiled once),
 // checks cross-references, and indexes it for the request path. Records marked `inconsistent` pass
-// the load and are answered 500002 when a request touches them (REFERENCE §5.2).
+// the load and are answered Code.DATA_INVALID when a request touches them (REFERENCE §5.2).
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { FAMILIES, OPERATIONS, specValidators, type Bundle, type Family } from '../lib/spec/index.ts';
+import { Code, FAMILIES, OPERATIONS, specValidators, type Bundle, type Family } from '../lib/spec/index.ts';
 
 export type { Family } from '../lib/spec/index.ts';
 
@@ -227,7 +227,7 @@ function indexFixtures(data: SandboxFixtures, label: string): FixtureIndex {
       const version = versionsById.get(s.versionId);
       const lenient = s.inconsistent !== undefined;
       if (!version && !lenient) {
-        fail(pointer, `versionId "${s.versionId}" names no version of this app; fix it, or mark the strategy "inconsistent": "<reason>" to serve it as 500002`);
+        fail(pointer, `versionId "${s.versionId}" names no version of this app; fix it, or mark the strategy "inconsistent": "<reason>" to serve it as ${Code.DATA_INVALID}`);
       }
       const targeting = s.deviceTargeting ?? { type: 0 };
       const devKeys = new Set<string>();

@@ -28,12 +28,12 @@ export function isSuccess(outcome: Outcome): boolean {
   return outcome.code === Code.OK || outcome.code === Code.LATEST;
 }
 
-/** Thrown by business logic when a fixture flagged `failInternally` is looked up (→ 500001). */
+/** Thrown by business logic when a fixture flagged `failInternally` is looked up (→ Code.INTERNAL_ERROR). */
 export class InternalFailure extends Error {
   override name = 'InternalFailure';
 }
 
-/** Thrown where inconsistent fixture data is met while serving (→ 500002, REFERENCE §5.2). */
+/** Thrown where inconsistent fixture data is met while serving (→ Code.DATA_INVALID, REFERENCE §5.2). */
 export class InconsistentData extends Error {
   override name = 'InconsistentData';
 }

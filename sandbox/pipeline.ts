@@ -1,7 +1,7 @@
 // The request pipeline: one linear pass over the checks in the order of REFERENCE §4.3, then the
 // `respond` stage. A check either fills the exchange and returns undefined, or returns a rejection
 // that decides the answer; the business check leaves its success on the exchange. Nothing here throws
-// on purpose: anything unexpected becomes 500001 (or 500002 for inconsistent data) in `handle`.
+// on purpose: anything unexpected becomes Code.INTERNAL_ERROR (or Code.DATA_INVALID for inconsistent data) in `handle`.
 //
 // The stages and their order are one table (REFERENCE_TABLE), built once. A pipeline serves the
 // reference table or one that faults (faults.ts) modified when it was built; nothing in a request's

@@ -63,7 +63,7 @@ export function createPublicServer(pipeline: Pipeline): Server {
       });
   });
   server.keepAliveTimeout = 10_000;
-  // Malformed HTTP never reaches the pipeline: answer it with a 400001 envelope, not Node's plain text.
+  // Malformed HTTP never reaches the pipeline: answer it with a Code.ILLEGAL_REQUEST envelope, not Node's plain text.
   server.on('clientError', (_error: Error, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const body = JSON.stringify({ code: Code.ILLEGAL_REQUEST, msg: `${CODES[Code.ILLEGAL_REQUEST].meaning}: malformed HTTP request`, data: null });

@@ -239,7 +239,7 @@ export const accessKey: AccessKeyStage = {
 // ---- 8. Signature: the body read (up to 1 MiB), then the signature compared in constant time ---------
 
 export interface SignatureStage extends Check {
-  /** How many body bytes are read before the request is refused (400005). */
+  /** How many body bytes are read before the request is refused (Code.INVALID_BODY). */
   bodyLimit(x: Exchange): number;
   /** Reads the body once, into `x.body`; a rejection when it is too large or cut off. */
   readBody(x: Exchange): Verdict | Promise<Verdict>;
@@ -347,7 +347,7 @@ export const parse: ParseStage = {
   malformed: () => reject(Code.INVALID_BODY, 'body is not valid JSON'),
 };
 
-// ---- 11. Validate: against the spec's request schema; every missing key (400002) before any invalid value (400003)
+// ---- 11. Validate: against the spec's request schema; every missing key (Code.MISSING_PARAMETER) before any invalid value (Code.INVALID_PARAMETER)
 
 /** One thing wrong with a body. `where` is a JSON pointer into it (`/eventData/code`). */
 export interface Problem {
@@ -367,7 +367,7 @@ export interface ValidateStage extends Check {
   schemaProblems(x: Exchange, op: SignedOperation, json: Body): readonly Problem[];
   /** int64 fields whose literal is not a plain integer within int64 (JSON.parse cannot tell `1.0` from `1`). */
   literalProblems(x: Exchange, op: SignedOperation, text: string): readonly Problem[];
-  /** The answer for what was found: any missing key (400002), else the first invalid value (400003). */
+  /** The answer for what was found: any missing key (Code.MISSING_PARAMETER), else the first invalid value (Code.INVALID_PARAMETER). */
   judge(x: Exchange, problems: readonly Problem[]): Verdict;
 }
 
@@ -439,7 +439,7 @@ export interface RespondStage {
   envelope(x: Exchange, outcome: Outcome): Envelope;
   /** The envelope as sent: JSON, with its content type. */
   write(x: Exchange, outcome: Outcome, envelope: Envelope): { contentType: string; body: string };
-  /** The outcome for a failure while serving: inconsistent data 500002, anything else 500001. */
+  /** The outcome for a failure while serving: inconsistent data Code.DATA_INVALID, anything else Code.INTERNAL_ERROR. */
   crashed(x: Exchange, error: unknown): Outcome;
 }
 

@@ -190,7 +190,7 @@ export interface Expectation {
   codeRule?: RuleId;
 }
 
-/** Whose the exact code is: the test's code rule, else 401002 is always signing.mismatch-code's, else the test's rule. */
+/** Whose the exact code is: the test's code rule, else Code.SIGNATURE_FAILED is always signing.mismatch-code's, else the test's rule. */
 function codeRuleOf(code: number, expectation: Expectation): RuleId {
   return expectation.codeRule ?? (code === Code.SIGNATURE_FAILED ? 'signing.mismatch-code' : expectation.rule);
 }
@@ -248,7 +248,7 @@ export function expectRejected(ex: Exchange, rule: RuleId): void {
 export function expectRouted(ex: Exchange, rule: RuleId): void {
   jsonEnvelope(ex);
   const received = bodyCode(ex);
-  check(isSuccess(received) || received === Code.SIGNATURE_FAILED, rule, 'routed', `${label(ex)} did not reach its endpoint`, 'the endpoint\'s answer: success (or 401002 on a signature signed otherwise)', receivedSummary(ex));
+  check(isSuccess(received) || received === Code.SIGNATURE_FAILED, rule, 'routed', `${label(ex)} did not reach its endpoint`, `the endpoint's answer: success (or ${Code.SIGNATURE_FAILED} on a signature signed otherwise)`, receivedSummary(ex));
 }
 
 /** For answers whose code the test does not fix (the Prism mock): everything but the code. */

@@ -83,7 +83,7 @@ export function reproduceCommand(ex: Exchange): string {
   return parts.join(' ');
 }
 
-/** The exact request as sent (stale timestamp and nonce: the target will now answer 401001). */
+/** The exact request as sent (stale timestamp and nonce: the target will now answer Code.AUTH_FAILED). */
 export function curlCommand(ex: Exchange): string {
   const r = ex.request;
   const parts = ['curl -sS --path-as-is -X', r.method, shellQuote(r.url)];

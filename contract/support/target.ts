@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fixtures } from '../fixtures.ts';
+import { Code } from '../../generated/operations.ts';
 
 export const CONTRACT_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const PROJECT_ROOT = path.dirname(CONTRACT_DIR);
@@ -17,7 +18,7 @@ export type TargetKind = 'sandbox' | 'mock' | 'remote';
 export interface Capabilities {
   /** The sandbox's loopback control API can move the target's clock (exact window edges, second and minute flow windows). */
   clockControl: boolean;
-  /** The target holds the sandbox-only records that produce 500001 and 500002 (never seeded into staging). */
+  /** The target holds the sandbox-only records that produce Code.INTERNAL_ERROR and Code.DATA_INVALID (never seeded into staging). */
   faultFixtures: boolean;
   /** Bursts of up to 50 concurrent requests may be sent (nonce, gray and flow-limit atomicity). */
   bursts: boolean;
@@ -27,7 +28,7 @@ export interface Capabilities {
 
 export const CAPABILITY_REASONS: Record<keyof Capabilities, string> = {
   clockControl: 'the target\'s clock cannot be moved from the test (only the local sandbox has a control API)',
-  faultFixtures: 'the target has no sandbox-only fault records (500001/500002 triggers are never seeded into staging)',
+  faultFixtures: `the target has no sandbox-only fault records (${Code.INTERNAL_ERROR}/${Code.DATA_INVALID} triggers are never seeded into staging)`,
   bursts: 'concurrency bursts are not allowed against this target',
   flowQuota: 'using up flow-limit quota is not allowed against this target (it stays used until the window ends); allow it with --allow flow-quota',
 };

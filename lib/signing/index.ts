@@ -117,7 +117,7 @@ function hexValue(c: number): number {
 
 /**
  * Percent-decodes a request target to raw bytes: each `%XX` becomes that byte, `+` becomes a space.
- * Throws SigningError on a bad escape (the sandbox answers 400001 for that).
+ * Throws SigningError on a bad escape (the sandbox answers Code.ILLEGAL_REQUEST for that).
  */
 export function percentDecode(target: string): Uint8Array {
   const input = utf8Encode(target);
