@@ -4,18 +4,10 @@
 // failed on the same operation (a test there failed under it): the operation's baseline, or a rule its
 // own rule comes after. A known
 // finding (in the team's baseline file) does not fail the run; new and fixed ones are reported.
+import type { RecordedRequest } from './support/exchange.ts';
 import { BASELINE_RULE, prerequisites, ruleById, SEVERITIES, type RuleSource, type Severity } from './rules.ts';
 
-export interface RecordedRequest {
-  method: string;
-  target: string;
-  url: string;
-  headers: Array<[string, string]>;
-  body: string;
-  bodyBytes: number;
-  route: string;
-  routeNote?: string;
-}
+export type { RecordedRequest };
 
 export interface RecordedExchange {
   request: RecordedRequest;

@@ -8,7 +8,7 @@ import type { PostPath } from '../lib/client/index.ts';
 import { expectCode, expectConformant, httpStatusForCode } from './support/checks.ts';
 import { patch } from './support/bodies.ts';
 import { awayFromHourBoundary, fx, okBody, send, target, test, use, type Need } from './support/context.ts';
-import type { CallSpec } from './support/exchange.ts';
+import type { RequestPlan } from './support/exchange.ts';
 import type { Expectation } from './support/checks.ts';
 import type { RuleId } from './rules.ts';
 
@@ -19,7 +19,7 @@ interface Provocation {
   code: number;
   expectation: Expectation;
   /** Requests to send; the last answer is the one checked. */
-  build(ctx: TestContext): CallSpec[];
+  build(ctx: TestContext): RequestPlan[];
 }
 
 /** How the target is made to answer each documented status, and the rule that answer belongs to. */

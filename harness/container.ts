@@ -162,7 +162,7 @@ export async function containersOfThisProcess(): Promise<string[]> {
 
 // ---- starting containers -------------------------------------------------------------------------
 
-interface ContainerSpec {
+interface ContainerPlan {
   name: string;
   image: string;
   command: string[];
@@ -241,7 +241,7 @@ class HostPortWait implements WaitStrategy {
   }
 }
 
-async function startContainer(client: ContainerRuntimeClient, spec: ContainerSpec): Promise<() => Promise<void>> {
+async function startContainer(client: ContainerRuntimeClient, spec: ContainerPlan): Promise<() => Promise<void>> {
   const { GenericContainer, Wait } = await testcontainers();
   const log = openServiceLog(spec.logFile, spec.secret);
   const name = containerName(spec.name);

@@ -50,7 +50,7 @@ export async function waitForPort(port: number, deadline: number, gone: () => st
   }
 }
 
-interface ProcessSpec {
+interface ProcessPlan {
   name: string;
   /** Arguments after the node binary. */
   args: string[];
@@ -69,7 +69,7 @@ interface StartedProcess {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-function startNodeProcess(spec: ProcessSpec): Promise<StartedProcess> {
+function startNodeProcess(spec: ProcessPlan): Promise<StartedProcess> {
   const log = openServiceLog(spec.logFile, spec.secret);
   const child = spawn(process.execPath, spec.args, {
     cwd: PROJECT_ROOT,

@@ -13,7 +13,7 @@ import { createFastSigner } from './fastsign.ts';
 import { Recorder, type Measured } from './metrics.ts';
 import { envelopeCode, MixTraffic, type MixEntry } from './mix.ts';
 import type { Figures } from './scenarios.ts';
-import { LoadUsageError, type Target } from './target.ts';
+import { LoadUsageError, type LoadTarget } from './target.ts';
 
 export interface Table {
   title: string;
@@ -61,7 +61,7 @@ export class SecondBudget {
 }
 
 export interface ExecContext {
-  target: Target;
+  target: LoadTarget;
   mix: MixEntry[];
   budget: SecondBudget;
   timeoutMs: number;

@@ -38,7 +38,7 @@ import {
   type Stage,
   type ThresholdParams,
 } from './scenarios.ts';
-import { assertSafe, LoadUsageError, openTarget, probe, type Target } from './target.ts';
+import { assertSafe, LoadUsageError, openTarget, probe, type LoadTarget } from './target.ts';
 
 // ---- flags -------------------------------------------------------------------------------------------
 
@@ -388,7 +388,7 @@ export function summaryBlock(summary: RunSummary): string[] {
 
 // ---- the run --------------------------------------------------------------------------------------------
 
-async function inRunnerContainer(target: Target, argv: string[], values: Values, out: string): Promise<number> {
+async function inRunnerContainer(target: LoadTarget, argv: string[], values: Values, out: string): Promise<number> {
   // The same arguments, minus what only this process uses, pointed at the target it started.
   const dropWithValue = new Set(['--runner', '--runtime', '--out', '--base-url', '--control-url', '--fault', '--mix']);
   const args: string[] = [];

@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { sendRaw, signedHeaders } from '../lib/client/raw.ts';
 import { containersOfThisProcess } from '../harness/container.ts';
 import { needContainers } from '../harness/test-support.ts';
-import { openTarget, type Target } from './target.ts';
+import { openTarget, type LoadTarget } from './target.ts';
 
 const logDir = mkdtempSync(path.join(tmpdir(), 'load-target-test-'));
 
-async function checkForUpdate(target: Target) {
+async function checkForUpdate(target: LoadTarget) {
   const route = '/v1/apk/upgrade';
   const body = JSON.stringify({ apkKey: 'apk-basic', versionCode: 1 });
   const headers = signedHeaders({ method: 'POST', target: route, body, accessKey: target.accessKey, secretKey: target.secretKey });

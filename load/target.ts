@@ -26,7 +26,7 @@ export interface ClockControl {
   release(): Promise<void>;
 }
 
-export interface Target {
+export interface LoadTarget {
   baseUrl: string;
   accessKey: string;
   secretKey: string;
@@ -94,7 +94,7 @@ function controlClock(controlUrl: string): ClockControl {
 }
 
 /** Starts the embedded sandbox (its own process or container), or describes the given target from flags and environment. */
-export async function openTarget(request: TargetRequest): Promise<Target> {
+export async function openTarget(request: TargetRequest): Promise<LoadTarget> {
   const faults = request.faults ?? [];
   const baseUrl = request.embedded ? undefined : (request.baseUrl ?? process.env.UPGRADELINK_BASE_URL);
   if (!baseUrl) {
@@ -163,7 +163,7 @@ export function assertSafe(plan: LoadPlan): void {
 }
 
 /** Fail fast, as k6's setup() would: the target must answer and accept the credentials. */
-export async function probe(target: Target, path: string, body: string): Promise<void> {
+export async function probe(target: LoadTarget, path: string, body: string): Promise<void> {
   const signed = createNodeSigner().sign({ method: 'POST', target: path, body, accessKey: target.accessKey, secretKey: target.secretKey });
   let code: number | undefined;
   try {

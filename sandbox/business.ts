@@ -6,10 +6,10 @@
 // is atomic in the single Node process.
 
 import { Code } from '../lib/spec/index.ts';
-import type { Exchange } from './exchange.ts';
+import type { RequestState } from './exchange.ts';
 import { semverCode, type App, type FlowRule, type GrayRule, type Strategy, type Version } from './fixtures.ts';
 import { InconsistentData, InternalFailure, isSuccess, reject, succeed, type Outcome } from './outcome.ts';
-import type { SignedOperation } from './spec.ts';
+import type { SignedOperation } from './operations.ts';
 import type { Check } from './stages.ts';
 
 type Body = Record<string, unknown>;
@@ -31,47 +31,47 @@ export interface UpgradeRequest {
 
 export interface BusinessStage extends Check {
   /** The app a key names in the operation's family (the report: in any family). */
-  findApp(x: Exchange, op: SignedOperation, key: string): App | undefined;
+  findApp(x: RequestState, op: SignedOperation, key: string): App | undefined;
   /** The answer for an unknown app key. */
-  appNotFound(x: Exchange, op: SignedOperation, key: string): Outcome;
+  appNotFound(x: RequestState, op: SignedOperation, key: string): Outcome;
   /** §6.2: the strategy chosen for an upgrade request, answered; or "already latest". */
-  choose(x: Exchange, op: SignedOperation, app: App, request: UpgradeRequest, nowMs: number): Outcome | Promise<Outcome>;
+  choose(x: RequestState, op: SignedOperation, app: App, request: UpgradeRequest, nowMs: number): Outcome | Promise<Outcome>;
   /** The app's strategies that are considered at all. */
-  strategiesOf(x: Exchange, app: App): readonly Strategy[];
+  strategiesOf(x: RequestState, app: App): readonly Strategy[];
   /** beginAt ≤ now < endAt. */
-  active(x: Exchange, strategy: Strategy, nowMs: number): boolean;
+  active(x: RequestState, strategy: Strategy, nowMs: number): boolean;
   /** lnx, mac (and win when `arch` is given): the build's arch is the one asked for. */
-  archMatches(x: Exchange, op: SignedOperation, version: Version, arch: string): boolean;
+  archMatches(x: RequestState, op: SignedOperation, version: Version, arch: string): boolean;
   /** appointVersionCode > 0 keeps only that version. */
-  appointMatches(x: Exchange, version: Version, appoint: number): boolean;
+  appointMatches(x: RequestState, version: Version, appoint: number): boolean;
   /** Newest target version first, then strategy id. Sorts in place. */
-  sortCandidates(x: Exchange, candidates: Strategy[]): void;
+  sortCandidates(x: RequestState, candidates: Strategy[]): void;
   /** §6.2 step 4: a candidate passes device targeting and gray release. */
-  eligible(x: Exchange, strategy: Strategy, request: UpgradeRequest, nowMs: number): boolean;
+  eligible(x: RequestState, strategy: Strategy, request: UpgradeRequest, nowMs: number): boolean;
   /** §6.3 */
-  targeted(x: Exchange, strategy: Strategy, request: UpgradeRequest): boolean;
+  targeted(x: RequestState, strategy: Strategy, request: UpgradeRequest): boolean;
   /** §6.4: the first enabled, current gray rule, or null (no gate). */
-  grayRuleOf(x: Exchange, strategy: Strategy, nowMs: number): GrayRule | null;
+  grayRuleOf(x: RequestState, strategy: Strategy, nowMs: number): GrayRule | null;
   /** Who gray release counts: the devKey (distinct devices, sticky). */
-  grayDevice(x: Exchange, devKey: string): string;
+  grayDevice(x: RequestState, devKey: string): string;
   /** §6.2 steps 5–6: the chosen strategy's flow quota and gray admission, then the code-200 answer. */
-  offer(x: Exchange, op: SignedOperation, app: App, strategy: Strategy, request: UpgradeRequest, nowMs: number): Outcome | Promise<Outcome>;
+  offer(x: RequestState, op: SignedOperation, app: App, strategy: Strategy, request: UpgradeRequest, nowMs: number): Outcome | Promise<Outcome>;
   /** §6.5: the first enabled rule whose daily window holds now, or null (no limit). */
-  flowRuleOf(x: Exchange, strategy: Strategy, nowMs: number): FlowRule | null;
+  flowRuleOf(x: RequestState, strategy: Strategy, nowMs: number): FlowRule | null;
   /** Successes allowed per window. */
-  flowLimitOf(x: Exchange, rule: FlowRule): number;
+  flowLimitOf(x: RequestState, rule: FlowRule): number;
   /** Check and count one success against the rule's current window, in one step. */
-  takeFlow(x: Exchange, rule: FlowRule, nowMs: number): boolean;
+  takeFlow(x: RequestState, rule: FlowRule, nowMs: number): boolean;
   /** The code-200 upgrade data: the target version, with the strategy's upgradeType and text. */
-  offerData(x: Exchange, op: SignedOperation, key: string, app: App, strategy: Strategy): Body | null;
+  offerData(x: RequestState, op: SignedOperation, key: string, app: App, strategy: Strategy): Body | null;
   /** A code-200 answer. */
-  success(x: Exchange, data: unknown): Outcome;
+  success(x: RequestState, data: unknown): Outcome;
   /** §6.6 "already latest": code 0 with the zero-value object. */
-  latest(x: Exchange, op: SignedOperation, app: App | null): Outcome;
+  latest(x: RequestState, op: SignedOperation, app: App | null): Outcome;
   /** §6.6 version lookup: the app's version with that code (and arch, target or platform). */
-  versionOf(x: Exchange, op: SignedOperation, app: App, body: Body): Version | undefined;
+  versionOf(x: RequestState, op: SignedOperation, app: App, body: Body): Version | undefined;
   /** The answer for a version the app does not have. */
-  versionMissing(x: Exchange, op: SignedOperation, key: string): Outcome;
+  versionMissing(x: RequestState, op: SignedOperation, key: string): Outcome;
 }
 
 /** §2.7: a report is accepted with code 0 and data null. */
@@ -180,13 +180,13 @@ export const business: BusinessStage = {
 };
 
 /** A success goes on to be answered; an error stops the pipeline here. */
-function decided(x: Exchange, outcome: Outcome): Outcome | undefined {
+function decided(x: RequestState, outcome: Outcome): Outcome | undefined {
   if (!isSuccess(outcome)) return outcome;
   x.outcome = outcome;
   return undefined;
 }
 
-function upgradeRequest(x: Exchange, body: Body, key: string): UpgradeRequest {
+function upgradeRequest(x: RequestState, body: Body, key: string): UpgradeRequest {
   const devKey = str(body.devKey);
   return {
     key,
@@ -199,7 +199,7 @@ function upgradeRequest(x: Exchange, body: Body, key: string): UpgradeRequest {
   };
 }
 
-function lookUp(x: Exchange, op: SignedOperation, app: App, key: string, body: Body): Outcome {
+function lookUp(x: RequestState, op: SignedOperation, app: App, key: string, body: Body): Outcome {
   const d = x.stages.business;
   const version = d.versionOf(x, op, app, body);
   return version === undefined ? d.versionMissing(x, op, key) : d.success(x, versionData(op, key, app, version));
@@ -212,7 +212,7 @@ function matchesLookup(op: SignedOperation, v: Version, body: Body): boolean {
 
 const byId = (a: Strategy, b: Strategy): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-function grayPasses(x: Exchange, rule: GrayRule, device: string): boolean {
+function grayPasses(x: RequestState, rule: GrayRule, device: string): boolean {
   if (device === '') return false;
   const gray = x.env.gray;
   return gray.has(rule, device) || gray.size(rule) < rule.limit;

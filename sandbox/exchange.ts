@@ -1,6 +1,6 @@
 // What one request is while it goes through the pipeline: the transport's view of it
 // (IncomingExchange, filled by server.ts or an in-process call), the state the stages fill in
-// (Exchange), the pipeline's environment every decision can reach, and the answer.
+// (RequestState), the pipeline's environment every decision can reach, and the answer.
 
 import type { ParsedTimestamp } from '../lib/signing/index.ts';
 import type { FlowCounters, GrayAdmissions } from './business.ts';
@@ -9,7 +9,7 @@ import type { FixtureIndex } from './fixtures.ts';
 import type { NonceStore } from './nonces.ts';
 import type { Outcome, Rejection } from './outcome.ts';
 import type { CheckName, StageName, Stages } from './pipeline.ts';
-import type { SignedOperation } from './spec.ts';
+import type { SignedOperation } from './operations.ts';
 
 export type BodyRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: 'too-large' | 'aborted' };
 
@@ -59,7 +59,7 @@ export interface SigningHeaders {
 export type Verdict = Rejection | undefined;
 
 /** Per-request state, filled stage by stage (each field by the stage named). */
-export interface Exchange {
+export interface RequestState {
   readonly env: Env;
   /** This pipeline's stages: a stage reaches its own decisions through them. */
   readonly stages: Stages;

@@ -8,7 +8,7 @@
 import { NONCE_MIN_LENGTH, percentDecode, type ParsedTimestamp } from '../lib/signing/index.ts';
 import { CODES, Code, type CodeValue } from '../lib/spec/index.ts';
 import { activeFlowRule, inconsistency, newestVersion, upgradeData } from './business.ts';
-import type { Exchange, Verdict } from './exchange.ts';
+import type { RequestState, Verdict } from './exchange.ts';
 import { isSuccess, reject, succeed, type Outcome } from './outcome.ts';
 import { REFERENCE_TABLE, type CheckName, type PipelineTable, type StageName, type Stages } from './pipeline.ts';
 import { SIGNING_HEADERS, percentDecodes, stampMs, type Problem } from './stages.ts';
@@ -73,20 +73,20 @@ const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, S
 
 /** A request let past authentication: the stages that would check it are waived, the body is still read (step 8). */
 const AUTHENTICATION: ReadonlySet<CheckName> = new Set(['window', 'accessKey', 'signature', 'nonce']);
-function waiveAuthentication(x: Exchange): Verdict | Promise<Verdict> {
+function waiveAuthentication(x: RequestState): Verdict | Promise<Verdict> {
   x.skipping = AUTHENTICATION;
   return x.stages.signature.readBody(x);
 }
 
 const SIGNING_NAMES = new Set(SIGNING_HEADERS.map(([name]) => name.toLowerCase()));
 const SLOT_BY_EXACT_NAME = new Map(SIGNING_HEADERS);
-function hasHeader(x: Exchange, matches: (lowerName: string) => boolean): boolean {
+function hasHeader(x: RequestState, matches: (lowerName: string) => boolean): boolean {
   const raw = x.incoming.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) if (matches(raw[i]!.toLowerCase())) return true;
   return false;
 }
 
-function dropProblems(drop: (problem: Problem, x: Exchange) => boolean): Modifier {
+function dropProblems(drop: (problem: Problem, x: RequestState) => boolean): Modifier {
   return wrap('validate', 'schemaProblems', (base) => (x, op, json) => {
     const found = base(x, op, json);
     return found.length === 0 ? found : found.filter((p) => !drop(p, x));
@@ -656,7 +656,7 @@ export const FAULTS: readonly Fault[] = [
           const rule = d.flowRuleOf(x, s, nowMs);
           return rule === null || x.env.flow.counter(rule, nowMs).count < d.flowLimitOf(x, rule);
         };
-        const walkAgain = { ...x, stages: { ...x.stages, business: { ...d, strategiesOf: (y: Exchange, a: typeof app) => d.strategiesOf(y, a).filter(open) } } };
+        const walkAgain = { ...x, stages: { ...x.stages, business: { ...d, strategiesOf: (y: RequestState, a: typeof app) => d.strategiesOf(y, a).filter(open) } } };
         const again = base(walkAgain, op, app, request, nowMs);
         const pick = (o: Outcome) => (o.code === Code.OK ? o : outcome);
         return again instanceof Promise ? again.then(pick) : pick(again);

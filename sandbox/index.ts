@@ -9,7 +9,7 @@ import { createClock, type SandboxClock } from './clock.ts';
 import { parseFaults, tableWith } from './faults.ts';
 import { DEFAULT_FIXTURES_PATH, loadFixtures, type FixtureIndex, type SandboxFixtures } from './fixtures.ts';
 import { Pipeline } from './pipeline.ts';
-import { DEFAULT_SPEC_PATH, compileOperations } from './spec.ts';
+import { DEFAULT_SPEC_PATH, compileOperations } from './operations.ts';
 import { createControlServer, createPublicServer } from './server.ts';
 
 export { FAULTS, listFaults } from './faults.ts';

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { FixtureError } from './fixtures.ts';
 import { FaultError, listFaults, listFaultsJson } from './faults.ts';
-import { SpecError } from './spec.ts';
+import { SpecError } from './operations.ts';
 import { startSandbox } from './index.ts';
 
 const USAGE = `usage: npm run sandbox -- [--host 127.0.0.1] [--port 8787] [--fixtures fixtures/sandbox.json]

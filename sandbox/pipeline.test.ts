@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CODES, Code } from '../lib/spec/index.ts';
 import { CHECKS, STAGES, isJsonContentType } from './pipeline.ts';
 import { firstHeader, headers, httpStatus } from './stages.ts';
-import type { Exchange } from './exchange.ts';
+import type { RequestState } from './exchange.ts';
 import { canonicalBytes } from '../lib/signing/index.ts';
 import { md5 } from '../lib/signing/node.ts';
 import { MAIN_KEY, T0, exchange, freshNonce, send, testPipeline } from './testing.ts';
@@ -123,7 +123,7 @@ describe('pipeline stages (REFERENCE §4.3 order)', () => {
       expect(reply.code).toBe(Code.OK);
     });
     it('headers > decisions: names case-insensitive, first value wins', () => {
-      const x = {} as Exchange;
+      const x = {} as RequestState;
       expect(['X-NONCE', 'x-accesskey', 'X-Signature', 'Content-Type', 'X-Nonce-Extra'].map((n) => headers.slotOf(x, n))).toEqual(['nonce', 'accessKey', 'signature', undefined, undefined]);
       expect(headers.repeated(x, 'a', 'b')).toBe('a');
       expect(firstHeader(['X-NONCE', 'a', 'content-TYPE', 'application/json', 'Content-Type', 'text/plain'], 'content-type')).toBe('application/json');

@@ -10,11 +10,11 @@
 import { Code } from '../lib/spec/index.ts';
 import { FlowCounters, GrayAdmissions, business, type BusinessStage } from './business.ts';
 import type { SandboxClock } from './clock.ts';
-import type { Answer, Env, Exchange, IncomingExchange, Verdict } from './exchange.ts';
+import type { Answer, Env, RequestState, IncomingExchange, Verdict } from './exchange.ts';
 import type { FixtureIndex } from './fixtures.ts';
 import { NonceStore } from './nonces.ts';
 import { reject } from './outcome.ts';
-import type { SignedOperation } from './spec.ts';
+import type { SignedOperation } from './operations.ts';
 import {
   JSON_CONTENT_TYPE,
   accessKey,
@@ -132,7 +132,7 @@ export class Pipeline {
 
   async handle(incoming: IncomingExchange): Promise<Answer> {
     const q = incoming.target.indexOf('?');
-    const x: Exchange = {
+    const x: RequestState = {
       env: this.env, stages: this.table.stages, incoming, path: q < 0 ? incoming.target : incoming.target.slice(0, q),
       operation: undefined, url: incoming.target, headers: NO_HEADERS, stamp: null, secretKey: '', body: null, json: null,
       text: undefined, outcome: undefined, close: false, skipping: null,
@@ -154,7 +154,7 @@ export class Pipeline {
   }
 
   // Sandbox-only, outside the contract: GET /healthz.
-  private healthz(x: Exchange): Answer {
+  private healthz(x: RequestState): Answer {
     if (x.incoming.method === 'GET' || x.incoming.method === 'HEAD') {
       return { status: 200, code: Code.LATEST, contentType: JSON_CONTENT_TYPE, body: '{"status":"ok"}', stage: 'healthz' };
     }

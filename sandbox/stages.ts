@@ -21,17 +21,17 @@ import { md5 } from '../lib/signing/node.ts';
 import { CODES, Code, formatErrors, isRequiredError, type CodeValue } from '../lib/spec/index.ts';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import type { AccessKeyFixture } from './fixtures.ts';
-import type { Answer, BodyRead, Exchange, SigningHeaders, Verdict } from './exchange.ts';
+import type { Answer, BodyRead, RequestState, SigningHeaders, Verdict } from './exchange.ts';
 import { badIntegerPaths, mayHaveBadIntegers } from './literals.ts';
 import { InconsistentData, InternalFailure, reject, type Outcome, type Rejection } from './outcome.ts';
-import type { SignedOperation } from './spec.ts';
+import type { SignedOperation } from './operations.ts';
 
 export const BODY_LIMIT_BYTES = 1_048_576;
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** A check: one step of REFERENCE §4.3. */
 export interface Check {
-  run(x: Exchange): Verdict | Promise<Verdict>;
+  run(x: RequestState): Verdict | Promise<Verdict>;
 }
 
 type Body = Record<string, unknown>;
@@ -39,9 +39,9 @@ type Body = Record<string, unknown>;
 // ---- 1. Route: the path as sent, exactly an endpoint path or with one trailing `/` ---------------
 
 export interface RouteStage extends Check {
-  operationAt(x: Exchange, path: string): SignedOperation | undefined;
+  operationAt(x: RequestState, path: string): SignedOperation | undefined;
   /** The answer for a path that routes nowhere. */
-  unknownPath(x: Exchange, path: string): Rejection;
+  unknownPath(x: RequestState, path: string): Rejection;
 }
 
 export const route: RouteStage = {
@@ -61,7 +61,7 @@ export const route: RouteStage = {
 // ---- 2. Method: POST only ------------------------------------------------------------------------
 
 export interface MethodStage extends Check {
-  allowed(x: Exchange, method: string): boolean;
+  allowed(x: RequestState, method: string): boolean;
 }
 
 export const method: MethodStage = {
@@ -73,7 +73,7 @@ export const method: MethodStage = {
 
 export interface ContentTypeStage extends Check {
   /** Whether a Content-Type value (undefined: none sent) is acceptable. */
-  acceptable(x: Exchange, value: string | undefined): boolean;
+  acceptable(x: RequestState, value: string | undefined): boolean;
 }
 
 export const contentType: ContentTypeStage = {
@@ -105,7 +105,7 @@ export function firstHeader(rawHeaders: readonly string[], lowerName: string): s
 
 export interface TargetStage extends Check {
   /** The request target as the signature will cover it, or null when it cannot be signed. */
-  urlToSign(x: Exchange, target: string): string | null;
+  urlToSign(x: RequestState, target: string): string | null;
 }
 
 export const target: TargetStage = {
@@ -144,15 +144,15 @@ const LONGEST_SIGNING_HEADER = Math.max(...SIGNING_HEADERS.map(([name]) => name.
 
 export interface HeadersStage extends Check {
   /** Which signing header a raw header name is, if any: names are case-insensitive. */
-  slotOf(x: Exchange, name: string): SigningSlot | undefined;
+  slotOf(x: RequestState, name: string): SigningSlot | undefined;
   /** The value kept when a signing header comes twice: the first. */
-  repeated(x: Exchange, first: string, next: string): string;
+  repeated(x: RequestState, first: string, next: string): string;
   /** The answer for a signing header that is missing or empty. */
-  missing(x: Exchange, name: string): Rejection;
+  missing(x: RequestState, name: string): Rejection;
   /** X-Timestamp read as an instant: RFC3339 with an offset (REFERENCE §4.1), else null. */
-  parseStamp(x: Exchange, text: string): ParsedTimestamp | null;
+  parseStamp(x: RequestState, text: string): ParsedTimestamp | null;
   /** X-Nonce well formed: 16 to 128 visible ASCII characters (REFERENCE §4.2). */
-  nonceWellFormed(x: Exchange, nonce: string): boolean;
+  nonceWellFormed(x: RequestState, nonce: string): boolean;
 }
 
 export const headers: HeadersStage = {
@@ -175,7 +175,7 @@ export const headers: HeadersStage = {
   nonceWellFormed: (_x, nonce) => nonceWellFormed(nonce),
 };
 
-function readSigningHeaders(x: Exchange): SigningHeaders {
+function readSigningHeaders(x: RequestState): SigningHeaders {
   const d = x.stages.headers;
   const out: SigningHeaders = { timestamp: undefined, nonce: undefined, accessKey: undefined, signature: undefined };
   const raw = x.incoming.rawHeaders;
@@ -192,8 +192,8 @@ function readSigningHeaders(x: Exchange): SigningHeaders {
 
 export interface WindowStage extends Check {
   /** The half-width of the window in seconds. */
-  seconds(x: Exchange): number;
-  inWindow(x: Exchange, stamp: ParsedTimestamp, nowMs: number, seconds: number): boolean;
+  seconds(x: RequestState): number;
+  inWindow(x: RequestState, stamp: ParsedTimestamp, nowMs: number, seconds: number): boolean;
 }
 
 export const replayWindow: WindowStage = {
@@ -213,12 +213,12 @@ export function stampMs(stamp: ParsedTimestamp): number {
 // ---- 7. Access key: known and enabled --------------------------------------------------------------
 
 export interface AccessKeyStage extends Check {
-  pairOf(x: Exchange, accessKey: string): AccessKeyFixture | undefined;
-  usable(x: Exchange, pair: AccessKeyFixture): boolean;
+  pairOf(x: RequestState, accessKey: string): AccessKeyFixture | undefined;
+  usable(x: RequestState, pair: AccessKeyFixture): boolean;
   /** The answer for a known but disabled key. */
-  disabled(x: Exchange, pair: AccessKeyFixture): Rejection;
+  disabled(x: RequestState, pair: AccessKeyFixture): Rejection;
   /** The secret the signature is checked with: the pair's own. */
-  secretOf(x: Exchange, pair: AccessKeyFixture): string;
+  secretOf(x: RequestState, pair: AccessKeyFixture): string;
 }
 
 export const accessKey: AccessKeyStage = {
@@ -240,18 +240,18 @@ export const accessKey: AccessKeyStage = {
 
 export interface SignatureStage extends Check {
   /** How many body bytes are read before the request is refused (Code.INVALID_BODY). */
-  bodyLimit(x: Exchange): number;
+  bodyLimit(x: RequestState): number;
   /** Reads the body once, into `x.body`; a rejection when it is too large or cut off. */
-  readBody(x: Exchange): Verdict | Promise<Verdict>;
+  readBody(x: RequestState): Verdict | Promise<Verdict>;
   /** The target the canonical string signs (it is percent-decoded there). */
-  signedTarget(x: Exchange): string;
+  signedTarget(x: RequestState): string;
   /** The body the canonical string signs: the exact bytes received. */
-  signedBody(x: Exchange): string | Uint8Array;
+  signedBody(x: RequestState): string | Uint8Array;
   /** The bytes that are hashed (lib/signing: the one definition of the canonical string). */
-  canonical(x: Exchange, input: CanonicalInput): Uint8Array;
-  matches(x: Exchange, expected: string, received: string): boolean;
+  canonical(x: RequestState, input: CanonicalInput): Uint8Array;
+  matches(x: RequestState, expected: string, received: string): boolean;
   /** The answer for a signature that does not match. */
-  mismatch(x: Exchange): Rejection;
+  mismatch(x: RequestState): Rejection;
 }
 
 export const signature: SignatureStage = {
@@ -274,7 +274,7 @@ export const signature: SignatureStage = {
   mismatch: () => reject(Code.SIGNATURE_FAILED, 'signature mismatch'),
 };
 
-function keepBody(x: Exchange, read: BodyRead): Verdict {
+function keepBody(x: RequestState, read: BodyRead): Verdict {
   if (read.ok) {
     x.body = read.bytes;
     return undefined;
@@ -283,7 +283,7 @@ function keepBody(x: Exchange, read: BodyRead): Verdict {
   return reject(Code.INVALID_BODY, read.reason === 'too-large' ? 'body over 1 MiB' : 'body aborted');
 }
 
-function verifySignature(x: Exchange): Verdict {
+function verifySignature(x: RequestState): Verdict {
   const d = x.stages.signature;
   const h = x.headers;
   const expected = md5(
@@ -296,11 +296,11 @@ function verifySignature(x: Exchange): Verdict {
 
 export interface NonceStage extends Check {
   /** What the store remembers: the nonce itself (nonces are global, across paths and keys). */
-  nonceKey(x: Exchange): string;
+  nonceKey(x: RequestState): string;
   /** Check and record in one step: true when the nonce was unused (and is now recorded). */
-  consume(x: Exchange, key: string): boolean;
+  consume(x: RequestState, key: string): boolean;
   /** The answer for a nonce already used. */
-  reused(x: Exchange): Rejection;
+  reused(x: RequestState): Rejection;
 }
 
 export const nonce: NonceStage = {
@@ -317,7 +317,7 @@ export const nonce: NonceStage = {
 
 export interface ParseStage extends Check {
   /** The answer for a body that is not JSON. */
-  malformed(x: Exchange): Rejection;
+  malformed(x: RequestState): Rejection;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -362,13 +362,13 @@ export const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
 
 export interface ValidateStage extends Check {
   /** The body as validated and then served: as parsed. */
-  normalise(x: Exchange, json: Body): Body;
+  normalise(x: RequestState, json: Body): Body;
   /** What the operation's request schema finds wrong. */
-  schemaProblems(x: Exchange, op: SignedOperation, json: Body): readonly Problem[];
+  schemaProblems(x: RequestState, op: SignedOperation, json: Body): readonly Problem[];
   /** int64 fields whose literal is not a plain integer within int64 (JSON.parse cannot tell `1.0` from `1`). */
-  literalProblems(x: Exchange, op: SignedOperation, text: string): readonly Problem[];
+  literalProblems(x: RequestState, op: SignedOperation, text: string): readonly Problem[];
   /** The answer for what was found: any missing key (Code.MISSING_PARAMETER), else the first invalid value (Code.INVALID_PARAMETER). */
-  judge(x: Exchange, problems: readonly Problem[]): Verdict;
+  judge(x: RequestState, problems: readonly Problem[]): Verdict;
 }
 
 export const validate: ValidateStage = {
@@ -433,14 +433,14 @@ export interface Envelope {
 
 export interface RespondStage {
   /** The answer for an outcome, decided at `stage`. */
-  run(x: Exchange, outcome: Outcome, stage: Answer['stage']): Answer;
+  run(x: RequestState, outcome: Outcome, stage: Answer['stage']): Answer;
   /** HTTP status: code / 1000 for six-digit codes, 200 for 0 and 200 (REFERENCE §5.1). */
-  status(x: Exchange, outcome: Outcome): number;
-  envelope(x: Exchange, outcome: Outcome): Envelope;
+  status(x: RequestState, outcome: Outcome): number;
+  envelope(x: RequestState, outcome: Outcome): Envelope;
   /** The envelope as sent: JSON, with its content type. */
-  write(x: Exchange, outcome: Outcome, envelope: Envelope): { contentType: string; body: string };
+  write(x: RequestState, outcome: Outcome, envelope: Envelope): { contentType: string; body: string };
   /** The outcome for a failure while serving: inconsistent data Code.DATA_INVALID, anything else Code.INTERNAL_ERROR. */
-  crashed(x: Exchange, error: unknown): Outcome;
+  crashed(x: RequestState, error: unknown): Outcome;
 }
 
 export const respond: RespondStage = {

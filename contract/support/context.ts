@@ -9,7 +9,7 @@ import { OPERATIONS, type Operation } from '../../lib/spec/index.ts';
 import { isMissing, type Role } from '../fixtures.ts';
 import { ruleById, type RuleId } from '../rules.ts';
 import { OK_BODIES } from './bodies.ts';
-import { call, callBurst, displayBody, operationOf, prismViolations, transportFailure, type CallSpec, type Exchange } from './exchange.ts';
+import { call, callBurst, displayBody, operationOf, prismViolations, transportFailure, type RequestPlan, type Exchange } from './exchange.ts';
 import { CAPABILITY_REASONS, type Capabilities, type ResolvedTarget } from './target.ts';
 
 declare module 'vitest' {
@@ -110,15 +110,15 @@ function record(ex: Exchange): void {
 }
 
 /** Acts on the target with a raw (possibly mis-signed) request and records the exchange for the report. */
-export async function send(spec: CallSpec): Promise<Exchange> {
-  const ex = await call(target, spec);
+export async function send(plan: RequestPlan): Promise<Exchange> {
+  const ex = await call(target, plan);
   record(ex);
   return ex;
 }
 
 /** Sends many requests so that they arrive together; the first is recorded for the report. */
-export async function sendAll(specs: CallSpec[]): Promise<Exchange[]> {
-  const all = await callBurst(target, specs);
+export async function sendAll(plans: RequestPlan[]): Promise<Exchange[]> {
+  const all = await callBurst(target, plans);
   if (all[0]) record(all[0]);
   if (currentTask) currentTask.meta.requestCount = (currentTask.meta.requestCount ?? 0) + all.length - 1;
   return all;

@@ -30,7 +30,7 @@ export interface SignOverrides {
   transform?: (signature: string) => string;
 }
 
-export interface CallSpec {
+export interface RequestPlan {
   /** Request target: path plus optional `?query`, sent verbatim. */
   target: string;
   method?: string;
@@ -95,15 +95,15 @@ export function operationOf(method: string, target: string): string | undefined 
  * non-envelope 400, and lowercases header names. A request only goes through it when none of that
  * can change what the target receives.
  */
-export function proxyUnsafeReason(spec: CallSpec, method: string, body: Uint8Array | string, headerNames: string[]): string | undefined {
-  if (spec.via === 'direct') return 'sent directly by the test';
+export function proxyUnsafeReason(plan: RequestPlan, method: string, body: Uint8Array | string, headerNames: string[]): string | undefined {
+  if (plan.via === 'direct') return 'sent directly by the test';
   if (method !== 'POST') return 'method other than POST';
-  const path = spec.target;
+  const path = plan.target;
   if (path.includes('?') || path.includes('#')) return 'query string (Prism re-encodes it)';
   if (!isDocumented(loadBundle(), 'POST', path)) return 'path not in the spec';
-  if (spec.contentType !== undefined && spec.contentType !== 'application/json') return 'non-default Content-Type';
-  if (spec.chunkSize) return 'chunked body';
-  if (spec.headerCase && spec.headerCase !== 'canonical') return 'header-name case under test (Prism lowercases names)';
+  if (plan.contentType !== undefined && plan.contentType !== 'application/json') return 'non-default Content-Type';
+  if (plan.chunkSize) return 'chunked body';
+  if (plan.headerCase && plan.headerCase !== 'canonical') return 'header-name case under test (Prism lowercases names)';
   const lower = headerNames.map((h) => h.toLowerCase());
   if (new Set(lower).size !== lower.length) return 'repeated header';
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -121,7 +121,7 @@ export function proxyUnsafeReason(spec: CallSpec, method: string, body: Uint8Arr
   return undefined;
 }
 
-function caseName(name: string, style: CallSpec['headerCase']): string {
+function caseName(name: string, style: RequestPlan['headerCase']): string {
   switch (style) {
     case 'lower':
       return name.toLowerCase();
@@ -141,7 +141,7 @@ export function displayBody(body: Uint8Array | string, secret: string): string {
 }
 
 interface Prepared {
-  spec: CallSpec;
+  plan: RequestPlan;
   method: string;
   body: Uint8Array | string;
   headers: Array<[string, string]>;
@@ -150,15 +150,15 @@ interface Prepared {
   baseUrl: string;
 }
 
-function prepare(target: ResolvedTarget, spec: CallSpec, forceDirect?: string): Prepared {
-  const method = (spec.method ?? 'POST').toUpperCase();
-  const body = bodyBytes(spec.body);
+function prepare(target: ResolvedTarget, plan: RequestPlan, forceDirect?: string): Prepared {
+  const method = (plan.method ?? 'POST').toUpperCase();
+  const body = bodyBytes(plan.body);
   const headers: Array<[string, string]> = [];
-  if (spec.sign !== false) {
-    const o = spec.sign ?? {};
+  if (plan.sign !== false) {
+    const o = plan.sign ?? {};
     const signed = signedHeaders({
       method: o.method ?? method,
-      target: o.target ?? spec.target,
+      target: o.target ?? plan.target,
       body: o.body ?? body,
       accessKey: o.accessKey ?? target.accessKey,
       secretKey: o.secretKey ?? target.secretKey,
@@ -166,21 +166,21 @@ function prepare(target: ResolvedTarget, spec: CallSpec, forceDirect?: string): 
       ...(o.timestamp !== undefined ? { timestamp: o.timestamp } : {}),
     });
     if (o.transform) signed['X-Signature'] = o.transform(signed['X-Signature']);
-    const omit = new Set((spec.omit ?? []).map((h) => h.toLowerCase()));
+    const omit = new Set((plan.omit ?? []).map((h) => h.toLowerCase()));
     for (const [name, value] of Object.entries(signed)) {
       if (omit.has(name.toLowerCase())) continue;
-      const replaced = Object.entries(spec.replace ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase());
-      headers.push([caseName(name, spec.headerCase), replaced ? replaced[1] : value]);
+      const replaced = Object.entries(plan.replace ?? {}).find(([k]) => k.toLowerCase() === name.toLowerCase());
+      headers.push([caseName(name, plan.headerCase), replaced ? replaced[1] : value]);
     }
   }
-  const contentType = spec.contentType === undefined ? 'application/json' : spec.contentType;
+  const contentType = plan.contentType === undefined ? 'application/json' : plan.contentType;
   if (contentType !== null) headers.push(['Content-Type', contentType]);
-  for (const pair of spec.headers ?? []) headers.push(pair);
+  for (const pair of plan.headers ?? []) headers.push(pair);
 
-  const unsafe = target.prism === 'proxy' ? (forceDirect ?? proxyUnsafeReason(spec, method, body, headers.map(([k]) => k))) : undefined;
+  const unsafe = target.prism === 'proxy' ? (forceDirect ?? proxyUnsafeReason(plan, method, body, headers.map(([k]) => k))) : undefined;
   const route: RecordedRequest['route'] =
     target.prism === 'mock' ? 'prism-mock' : target.prism === 'proxy' && !unsafe ? 'prism-proxy' : 'direct';
-  return { spec, method, body, headers, route, routeNote: unsafe, baseUrl: route === 'direct' ? target.directUrl : target.baseUrl };
+  return { plan, method, body, headers, route, routeNote: unsafe, baseUrl: route === 'direct' ? target.directUrl : target.baseUrl };
 }
 
 /** Prism's `sl-violations` header, when the answer came through Prism. */
@@ -198,11 +198,11 @@ function finish(target: ResolvedTarget, p: Prepared, response: RawResponse): Exc
   const violations = prismViolations(response.headers, p.route);
   const secret = target.secretKey;
   return {
-    operation: operationOf(p.method, p.spec.target),
+    operation: operationOf(p.method, p.plan.target),
     request: {
       method: p.method,
-      target: p.spec.target,
-      url: `${target.directUrl}${p.spec.target}`,
+      target: p.plan.target,
+      url: `${target.directUrl}${p.plan.target}`,
       headers: p.headers.map(([k, v]) => [k, maskSecret(v, secret)]),
       body: displayBody(p.body, secret),
       bodyBytes: typeof p.body === 'string' ? Buffer.byteLength(p.body) : p.body.length,
@@ -221,21 +221,21 @@ export function transportFailure(method: string, url: string, error: unknown, ti
 }
 
 /** Builds, signs and sends one request. */
-export async function call(target: ResolvedTarget, spec: CallSpec): Promise<Exchange> {
-  const p = prepare(target, spec);
+export async function call(target: ResolvedTarget, plan: RequestPlan): Promise<Exchange> {
+  const p = prepare(target, plan);
   let response: RawResponse;
   try {
     response = await sendRaw({
       baseUrl: p.baseUrl,
       method: p.method,
-      target: spec.target,
+      target: plan.target,
       headers: p.headers,
       body: p.body,
-      ...(spec.chunkSize ? { chunkSize: spec.chunkSize } : {}),
+      ...(plan.chunkSize ? { chunkSize: plan.chunkSize } : {}),
       timeoutMs: target.requestTimeoutMs,
     });
   } catch (error) {
-    transportFailure(p.method, `${p.baseUrl}${spec.target}`, error, target.requestTimeoutMs);
+    transportFailure(p.method, `${p.baseUrl}${plan.target}`, error, target.requestTimeoutMs);
   }
   return finish(target, p, response);
 }
@@ -244,22 +244,22 @@ export async function call(target: ResolvedTarget, spec: CallSpec): Promise<Exch
  * Sends requests so that they reach the target together (see burst.ts). Always straight to the
  * target: a proxy in between would pass them on one by one.
  */
-export async function callBurst(target: ResolvedTarget, specs: CallSpec[]): Promise<Exchange[]> {
-  const prepared = specs.map((s) => prepare(target, s, 'concurrency burst (last-byte synchronised)'));
+export async function callBurst(target: ResolvedTarget, plans: RequestPlan[]): Promise<Exchange[]> {
+  const prepared = plans.map((s) => prepare(target, s, 'concurrency burst (last-byte synchronised)'));
   let responses: RawResponse[];
   try {
     responses = await sendBurst(
       prepared.map((p) => ({
         baseUrl: p.baseUrl,
         method: p.method,
-        target: p.spec.target,
+        target: p.plan.target,
         headers: p.headers,
         body: typeof p.body === 'string' ? p.body : Buffer.from(p.body).toString('utf8'),
       })),
       target.requestTimeoutMs,
     );
   } catch (error) {
-    transportFailure(prepared[0]?.method ?? 'POST', `${prepared[0]?.baseUrl ?? target.directUrl}${prepared[0]?.spec.target ?? ''} (burst of ${specs.length})`, error, target.requestTimeoutMs);
+    transportFailure(prepared[0]?.method ?? 'POST', `${prepared[0]?.baseUrl ?? target.directUrl}${prepared[0]?.plan.target ?? ''} (burst of ${plans.length})`, error, target.requestTimeoutMs);
   }
   return prepared.map((p, i) => finish(target, p, responses[i]!));
 }

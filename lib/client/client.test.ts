@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign, verify } from '../signing/index.ts';
 import { md5 } from '../signing/node.ts';
-import { ClientConfigError, clientFromEnv, createUpgradeLinkClient, type Exchange } from './index.ts';
+import { ClientConfigError, clientFromEnv, createUpgradeLinkClient, type CallRecord } from './index.ts';
 
 const SECRET = 'test-secret-DO-NOT-USE-0001';
 const V1_NOW = Date.UTC(2025, 1, 17, 2, 34, 55);
@@ -49,7 +49,7 @@ describe('createUpgradeLinkClient (injected fetch)', () => {
   it('returns status, parsed body and lowercase headers, and records the exchange', async () => {
     const envelope = { code: 200, msg: 'ok', data: { apkKey: 'k', versionCode: 2 } };
     const { fetch } = recordingFetch(() => jsonResponse(200, envelope, { 'X-Trace': 't1' }));
-    const seen: Exchange[] = [];
+    const seen: CallRecord[] = [];
     const client = createUpgradeLinkClient({ baseUrl: 'http://sandbox.test', accessKey: 'ak', secretKey: SECRET, fetch, onExchange: (e) => seen.push(e) });
     expect(client.lastExchange).toBeUndefined();
     const res = await client.post('/v1/apk/upgrade', { apkKey: 'k', versionCode: 1 });
@@ -130,7 +130,7 @@ describe('createUpgradeLinkClient (injected fetch)', () => {
   });
 
   it('fetch failure > rejects and still reports the exchange with the error', async () => {
-    const seen: Exchange[] = [];
+    const seen: CallRecord[] = [];
     const client = createUpgradeLinkClient({
       baseUrl: 'http://sandbox.test',
       accessKey: 'ak',

@@ -64,7 +64,7 @@ export type ResponseBodyOf<P extends PostPath> = PostOperation<P> extends { resp
   : never;
 
 /** One request and its response, recorded for reports. The secret never appears in it. */
-export interface Exchange {
+export interface CallRecord {
   id: string;
   request: {
     method: string;
@@ -101,7 +101,7 @@ export interface UpgradeLinkClientOptions {
   /** X-Timestamp formatter given the clock's reading (default RFC3339 UTC `…Z`, ms only when non-zero). */
   timestamp?: (nowMs: number) => string;
   /** Called after every exchange (response received or fetch failed). */
-  onExchange?: (exchange: Exchange) => void;
+  onExchange?: (exchange: CallRecord) => void;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
 }
@@ -120,7 +120,7 @@ export interface ClientResponse<P extends PostPath> {
   body: ResponseBodyOf<P> | undefined;
   /** Lowercase names. */
   headers: Record<string, string>;
-  exchange: Exchange;
+  exchange: CallRecord;
 }
 
 export interface UpgradeLinkClient {
@@ -131,7 +131,7 @@ export interface UpgradeLinkClient {
   /** The signing middleware, to install on another openapi-fetch client. */
   readonly signingMiddleware: Middleware;
   /** The most recent exchange, or undefined before the first request. */
-  readonly lastExchange: Exchange | undefined;
+  readonly lastExchange: CallRecord | undefined;
   readonly baseUrl: string;
   readonly accessKey: string;
 }
@@ -193,18 +193,18 @@ export function createUpgradeLinkClient(options: UpgradeLinkClientOptions): Upgr
   if (!options.baseUrl) throw new Error('createUpgradeLinkClient: baseUrl is required');
   if (!options.accessKey) throw new Error('createUpgradeLinkClient: accessKey is required');
   if (!options.secretKey) throw new Error('createUpgradeLinkClient: secretKey is required');
-  const pending = new Map<string, Exchange & { started: number }>();
-  const completed = new Map<string, Exchange>();
-  let last: Exchange | undefined;
+  const pending = new Map<string, CallRecord & { started: number }>();
+  const completed = new Map<string, CallRecord>();
+  let last: CallRecord | undefined;
   const secret = options.secretKey;
   const scrub = (text: string) => maskSecret(text, secret);
 
-  const finish = (id: string, patch: Partial<Exchange>) => {
+  const finish = (id: string, patch: Partial<CallRecord>) => {
     const entry = pending.get(id);
     if (!entry) return;
     pending.delete(id);
     const { started, ...exchange } = entry;
-    const done: Exchange = { ...exchange, ...patch, durationMs: performance.now() - started };
+    const done: CallRecord = { ...exchange, ...patch, durationMs: performance.now() - started };
     last = done;
     completed.set(id, done);
     options.onExchange?.(done);
