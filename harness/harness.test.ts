@@ -226,7 +226,7 @@ describe('container launcher', () => {
     const out = mkdtempSync(path.join(tmpdir(), 'runner-test-'));
     const output: string[] = [];
     try {
-      const args = ['--base-url', sandbox.url, '--control-url', sandbox.controlUrl!, '--scenarios', 'journey,ratelimit', '--duration', '1', '--connections', '2'];
+      const args = ['smoke', '--base-url', sandbox.url, '--control-url', sandbox.controlUrl!, '--scenarios', 'journey,ratelimit', '--duration', '1', '--connections', '2'];
       const env = { UPGRADELINK_ACCESS_KEY: ACCESS_KEY, UPGRADELINK_SECRET_KEY: SECRET_KEY };
       const passed = await launcher.runLoadRunner({ args, out, env, secret: SECRET_KEY, onOutput: (t) => output.push(t) });
       expect(passed, output.join('')).toEqual({ exitCode: 0, image: imageNames().loadRunner });
