@@ -84,6 +84,12 @@ export function renderRules(tests: Map<string, Array<{ title: string; operations
     if (r.after?.length) out.push(`- After: ${r.after.map((x) => `\`${x}\``).join(', ')}`);
     out.push(`- Broken by: ${faults.length ? faults.join(', ') : '(no sandbox fault: see contract/README.md, "Rules without a fault")'}`);
     const list = tests.get(r.id) ?? [];
+    if (list.length === 0) {
+      // Checked inside other rules' tests: an exact code, the envelope, the data of an answer.
+      const seen = [...new Set(FAULTS.filter((f) => f.rule === r.id).flatMap((f) => f.seenIn ?? []))];
+      out.push(`- Tests: none of its own; checked inside the tests of other rules, on every answer it applies to${seen.length ? ` (its faults show in the tests of ${seen.map((x) => `\`${x}\``).join(', ')})` : ''}`, '');
+      continue;
+    }
     out.push(`- Tests (${count(r.id)}):`);
     for (const t of list) out.push(`  - ${t.title}${t.operations.length > 1 ? ` (${t.operations.length} operations)` : t.operations.length === 1 ? ` (\`${t.operations[0]}\`)` : ''}`);
     out.push('');

@@ -347,6 +347,7 @@ describe('faults', () => {
 
   it('catalogue > every rule is an id of contract/rules.ts, every stage a stage of the pipeline', () => {
     expect(FAULTS.filter((f) => !isRuleId(f.rule)).map((f) => `${f.name}: ${f.rule}`)).toEqual([]);
+    expect(FAULTS.flatMap((f) => (f.seenIn ?? []).filter((r) => !isRuleId(r)).map((r) => `${f.name} seen in ${r}`))).toEqual([]);
     expect(FAULTS.filter((f) => !(STAGES as readonly string[]).includes(f.stage)).map((f) => `${f.name}: ${f.stage}`)).toEqual([]);
   });
 

@@ -25,6 +25,12 @@ export interface Fault {
   readonly apply: (table: PipelineTable) => PipelineTable;
   /** Faults it cannot be combined with: they change the same decision, or one hides the other. */
   readonly conflicts?: readonly string[];
+  /**
+   * When its rule is only checked inside the tests of other rules (an exact code, the envelope, the
+   * data schema): the rules whose tests meet this fault. The mutation self-test runs those tests (and
+   * the whole suite only when they do not show it).
+   */
+  readonly seenIn?: readonly string[];
 }
 
 type Modifier = Pick<Fault, 'stage' | 'decision' | 'apply'>;
@@ -177,7 +183,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('signature', 'matches', (base) => (x, expected, received) => base(x, expected, received.toLowerCase())),
   },
   {
-    name: 'bad-signature-401001', rule: 'signing.mismatch-code',
+    name: 'bad-signature-401001', rule: 'signing.mismatch-code', seenIn: ['signing.signature-verified'],
     description: 'a signature mismatch is answered 401001 instead of 401002',
     ...replace('signature', 'mismatch', () => reject(Code.AUTH_FAILED, 'signature mismatch')),
   },
@@ -290,12 +296,12 @@ export const FAULTS: readonly Fault[] = [
     ...dropProblems((p) => p.keyword === 'type'),
   },
   {
-    name: 'errors-http-200', rule: 'envelope.http-status-matches-code',
+    name: 'errors-http-200', rule: 'envelope.http-status-matches-code', seenIn: ['signing.signature-verified'],
     description: 'error envelopes are sent with HTTP status 200',
     ...wrap('respond', 'status', (base) => (x, outcome) => (isSuccess(outcome) ? base(x, outcome) : 200)),
   },
   {
-    name: 'errors-plain-text', rule: 'envelope.content-type',
+    name: 'errors-plain-text', rule: 'envelope.content-type', seenIn: ['signing.signature-verified'],
     description: 'error envelopes are sent as text/plain',
     ...wrap('respond', 'write', (base) => (x, outcome, envelope) => {
       const written = base(x, outcome, envelope);
@@ -303,7 +309,7 @@ export const FAULTS: readonly Fault[] = [
     }),
   },
   {
-    name: 'wrong-field-type', rule: 'response.data-schema',
+    name: 'wrong-field-type', rule: 'response.data-schema', seenIn: ['baseline.signed-request-accepted'],
     description: 'data.versionCode is sent as a string on code 200',
     ...wrap('business', 'success', (base) => (x, data) =>
       base(x, data !== null && typeof data === 'object' ? { ...data, versionCode: String((data as { versionCode?: unknown }).versionCode) } : data)),
@@ -315,7 +321,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('business', 'latest', (base) => (x, op, app) => ({ ...base(x, op, app), code: Code.OK })),
   },
   {
-    name: 'upgrade-data-null', rule: 'response.data-schema', conflicts: ['upgrade-type-always-prompt', 'offer-key-not-echoed'],
+    name: 'upgrade-data-null', rule: 'response.data-schema', seenIn: ['baseline.signed-request-accepted'], conflicts: ['upgrade-type-always-prompt', 'offer-key-not-echoed'],
     description: 'code 200 upgrade answers carry data null',
     ...replace('business', 'offerData', () => null),
   },
@@ -418,7 +424,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('headers', 'run', (run) => (x) => (hasHeader(x, (name) => SIGNING_NAMES.has(name)) ? run(x) : waiveAuthentication(x))),
   },
   {
-    name: 'missing-header-401001', rule: 'auth.missing-header-code',
+    name: 'missing-header-401001', rule: 'auth.missing-header-code', seenIn: ['auth.signing-headers-required'],
     description: 'a missing or empty signing header is answered 401001 instead of 400004 (a malformed timestamp or nonce is still 400004)',
     ...replace('headers', 'missing', (_x, name) => reject(Code.AUTH_FAILED, `${name} is required`)),
   },
@@ -486,7 +492,7 @@ export const FAULTS: readonly Fault[] = [
     ...wrap('nonce', 'nonceKey', (base) => (x) => `${x.operation!.path} ${base(x)}`),
   },
   {
-    name: 'nonce-reuse-400004', rule: 'replay.nonce-reuse-code',
+    name: 'nonce-reuse-400004', rule: 'replay.nonce-reuse-code', seenIn: ['replay.nonce-single-use'],
     description: 'a reused nonce is answered 400004 instead of 401001',
     ...replace('nonce', 'reused', () => reject(Code.INVALID_HEADER, 'nonce already used')),
   },
@@ -666,13 +672,13 @@ export const FAULTS: readonly Fault[] = [
     }),
   },
   {
-    name: 'errors-not-json', rule: 'envelope.json-body', conflicts: ['errors-plain-text'],
+    name: 'errors-not-json', rule: 'envelope.json-body', seenIn: ['signing.signature-verified'], conflicts: ['errors-plain-text'],
     description: 'error answers are plain text (`<code> <meaning>`, Content-Type text/plain), not JSON',
     ...wrap('respond', 'write', (base) => (x, outcome, envelope) =>
       isSuccess(outcome) ? base(x, outcome, envelope) : { contentType: TEXT_CONTENT_TYPE, body: `${outcome.code} ${CODES[outcome.code as CodeValue]?.meaning ?? ''}` }),
   },
   {
-    name: 'errors-without-msg', rule: 'envelope.shape',
+    name: 'errors-without-msg', rule: 'envelope.shape', seenIn: ['signing.signature-verified'],
     description: 'error envelopes leave out `msg`',
     ...wrap('respond', 'envelope', (base) => (x, outcome) => {
       if (isSuccess(outcome)) return base(x, outcome);
@@ -681,12 +687,12 @@ export const FAULTS: readonly Fault[] = [
     }),
   },
   {
-    name: 'disabled-key-403', rule: 'envelope.documented-status',
+    name: 'disabled-key-403', rule: 'envelope.documented-status', seenIn: ['auth.disabled-access-key'],
     description: 'a disabled access key is answered HTTP 403 with code 403001 (a status the spec does not document)',
     ...replace('accessKey', 'disabled', () => ({ code: UNDOCUMENTED_FORBIDDEN, data: null, detail: 'access key disabled' })),
   },
   {
-    name: 'chunked-bodies-hang', rule: 'transport.answered',
+    name: 'chunked-bodies-hang', rule: 'transport.answered', seenIn: ['body.size-limit'],
     description: 'a body sent chunked (Transfer-Encoding, no Content-Length) is never answered: the request hangs until the client gives up',
     ...wrap('signature', 'readBody', (base) => (x) => (hasHeader(x, (name) => name === 'transfer-encoding') ? new Promise<Verdict>(() => undefined) : base(x))),
   },

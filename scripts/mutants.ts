@@ -4,12 +4,14 @@
 // (sandbox/faults.ts) must be reported under the rule it declares it breaks, and under no other.
 //
 // Rule-targeted runs: a run covers only the tests of the rules under test (with their prerequisites
-// and the baselines; the whole suite for a rule that is only ever checked inside other tests, such as
-// the envelope's). To keep it quick, compatible faults (scripts/fault-runs.ts: different rules, not
+// and the baselines). A rule that is only ever checked inside other tests (an exact code, the
+// envelope, the data schema) is tested through the rules its fault names in `seenIn`, else the whole
+// suite. To keep it quick, compatible faults (scripts/fault-runs.ts: different rules, not
 // prerequisites of each other, not changing the same decision) share a run: it must report exactly
 // their rules, one finding each. When a shared run is not exact, each of its faults is run alone, so
-// the report names the one that is not caught by its rule. `--each` runs every fault alone;
-// `--whole-suite` runs the whole suite every time (slow; the strictest check of each fault).
+// the report names the one that is not caught by its rule; a fault that a targeted run alone does not
+// show is run once more on the whole suite. `--each` runs every fault alone; `--whole-suite` runs the
+// whole suite every time (slow; the strictest check of each fault).
 // Writes reports/mutants.json and reports/mutants.md; prints its wall time; exit 1 naming any fault
 // not caught by its declared rule.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,8 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { collectTests } from '../contract/catalogue.ts';
 import { FAULTS, REPORTS, RUNS_DIR, inexact, pack, runCheck, type Fault } from './fault-runs.ts';
 
-const PARALLEL = Math.max(1, Number(process.env.MUTANTS_PARALLEL ?? 3));
-const GROUP_SIZE = Math.max(1, Number(process.env.MUTANTS_GROUP ?? 12));
+// Runs are CPU-bound (the sandbox and the suite): one per CPU.
+const PARALLEL = Math.max(1, Number(process.env.MUTANTS_PARALLEL ?? os.availableParallelism()));
+const GROUP_SIZE = Math.max(1, Number(process.env.MUTANTS_GROUP ?? 40));
 
 interface FaultOutcome {
   name: string;
@@ -53,7 +56,7 @@ function renderMarkdown(outcomes: FaultOutcome[], wall: number, runs: number): s
   const out = [
     '# Mutation self-test',
     '',
-    'Each sandbox fault switch must be reported under the rule it declares it breaks, and under no other. Runs cover only the tests of the rules under test (with their prerequisites and baselines; the whole suite for rules only checked inside other tests); compatible faults share a run, which must then report exactly their rules, one finding each. The whole suite gave no finding on the clean sandbox.',
+    'Each sandbox fault switch must be reported under the rule it declares it breaks, and under no other. Runs cover only the tests of the rules under test (with their prerequisites and baselines); a rule only checked inside other tests is tested through the tests its fault is seen in (`seenIn`), else the whole suite. Compatible faults share a run, which must then report exactly their rules, one finding each; a fault its targeted run alone does not show is run on the whole suite. The whole suite gave no finding on the clean sandbox.',
     '',
     `**${killed} of ${outcomes.length} faults caught by their declared rule** in ${wall.toFixed(1)} s (${runs} runs, ${PARALLEL} at a time, ${os.cpus().length} CPUs).`,
     '',
@@ -75,38 +78,49 @@ async function main(): Promise<number> {
   const started = performance.now();
   let runs = 0;
 
-  process.stdout.write('mutants: the clean sandbox, whole suite … ');
-  const clean = await runCheck('clean', []);
-  runs++;
-  const cleanProblem = inexact(clean, []);
-  if (cleanProblem) {
-    process.stdout.write('FAILED\n');
-    process.stderr.write(`mutants: the clean sandbox must give no finding before faults mean anything: ${cleanProblem} (reports/mutants/clean/)\n`);
-    return 1;
-  }
-  process.stdout.write(`no findings (${clean.seconds.toFixed(1)} s)\n`);
+  // The clean sandbox on the whole suite, the first run of the pool: no fault result means anything
+  // unless it gives no finding.
+  let cleanProblem: string | undefined = 'not run';
+  const runClean = async (): Promise<FaultOutcome[]> => {
+    const clean = await runCheck('clean', []);
+    runs++;
+    cleanProblem = inexact(clean, []);
+    process.stdout.write(`mutants: the clean sandbox, whole suite: ${cleanProblem ?? 'no findings'} (${clean.seconds.toFixed(1)} s)\n`);
+    return [];
+  };
 
   // A rule that is the rule of tests of its own gets a run of those tests; one that is only ever a
-  // check inside other tests (the envelope, the exact codes, data schemas) gets the whole suite.
+  // check inside other tests gets the tests its fault is seen in (`seenIn`), else the whole suite.
   const ownTests = new Set((await collectTests()).keys());
-  const runArgs = (group: readonly Fault[]) => [
+  const testedThrough = (f: Fault): string[] | undefined => (ownTests.has(f.rule) ? [f.rule] : f.seenIn ? [...f.seenIn] : undefined);
+  const targeted = (group: readonly Fault[]) => !wholeSuite && group.every((f) => testedThrough(f) !== undefined);
+  const runArgs = (group: readonly Fault[], whole = !targeted(group)) => [
     ...group.flatMap((f) => ['--fault', f.name]),
-    ...(!wholeSuite && group.every((f) => ownTests.has(f.rule)) ? group.flatMap((f) => ['--rule', f.rule]) : []),
+    ...(whole ? [] : [...new Set(group.flatMap((f) => testedThrough(f)!))].flatMap((rule) => ['--rule', rule])),
   ];
   const alone = async (fault: Fault): Promise<FaultOutcome> => {
-    const run = await runCheck(fault.name, runArgs([fault]));
+    let run = await runCheck(fault.name, runArgs([fault]));
     runs++;
-    const problem = inexact(run, [fault.rule]);
-    return { name: fault.name, rule: fault.rule, stage: fault.stage, killed: !problem, run: 'alone', findings: run.doc?.findings.map((f) => f.rule) ?? [], seconds: Math.round(run.seconds * 10) / 10, ...(problem ? { problem } : {}) };
+    let problem = inexact(run, [fault.rule]);
+    let how = 'alone';
+    if (problem && targeted([fault])) {
+      run = await runCheck(`${fault.name}-whole-suite`, runArgs([fault], true));
+      runs++;
+      problem = inexact(run, [fault.rule]);
+      how = 'alone, whole suite';
+      process.stdout.write(`mutants: ${fault.name}: its targeted run did not show it; the whole suite ${problem ? 'did not either' : 'did'}\n`);
+    }
+    return { name: fault.name, rule: fault.rule, stage: fault.stage, killed: !problem, run: how, findings: run.doc?.findings.map((f) => f.rule) ?? [], seconds: Math.round(run.seconds * 10) / 10, ...(problem ? { problem } : {}) };
   };
   const report = (o: FaultOutcome) =>
     process.stdout.write(`mutants: ${o.killed ? 'caught  ' : 'PROBLEM '} ${o.name.padEnd(34)} ${o.killed ? `by ${o.rule}` : o.problem} (${o.run}, ${o.seconds.toFixed(1)} s)\n`);
 
   // Faults on the whole suite go first: they take longest.
-  const groups = each ? faults.map((f) => [f]) : pack([...faults].sort((a, b) => Number(ownTests.has(a.rule)) - Number(ownTests.has(b.rule))), GROUP_SIZE);
+  const groups = each ? faults.map((f) => [f]) : pack([...faults].sort((a, b) => Number(testedThrough(a) !== undefined) - Number(testedThrough(b) !== undefined)), GROUP_SIZE);
   process.stdout.write(`mutants: ${faults.length} faults in ${groups.length} run(s)${each ? ' (each alone)' : ` (compatible faults share a run, up to ${GROUP_SIZE})`}\n`);
   const outcomes = (
-    await inParallel(groups, async (group, ) => {
+    await inParallel([null, ...groups], async (group) => {
+      if (group === null) return runClean();
       if (group.length === 1) {
         const o = await alone(group[0]!);
         report(o);
@@ -136,6 +150,10 @@ async function main(): Promise<number> {
   outcomes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 
   const wall = (performance.now() - started) / 1000;
+  if (cleanProblem) {
+    process.stderr.write(`mutants: the clean sandbox must give no finding before faults mean anything: ${cleanProblem} (reports/mutants/clean/)\n`);
+    return 1;
+  }
   writeFileSync(path.join(REPORTS, 'mutants.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), wallSeconds: Math.round(wall * 10) / 10, runs, faults: outcomes }, null, 2)}\n`);
   writeFileSync(path.join(REPORTS, 'mutants.md'), renderMarkdown(outcomes, wall, runs));
   const problems = outcomes.filter((o) => !o.killed);
