@@ -67,7 +67,12 @@ describe('check options', () => {
     const noFixtures = await run(['--base-url', 'http://127.0.0.1:9', '--fixtures', '/nonexistent/f.json'], CREDS);
     expect(noFixtures.code).toBe(2);
     expect(noFixtures.stderr).toMatch(/cannot read the fixtures file \/nonexistent\/f.json \(--fixtures \/ CONTRACT_FIXTURES\): ENOENT/);
-    for (const r of [bad, noSecret, noFixtures]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    // A baseline that is not there is named before anything starts (the port is closed: not reached).
+    const noBaseline = await run(['--base-url', 'http://127.0.0.1:9', '--baseline', '/nonexistent/b.json'], CREDS);
+    expect(noBaseline.code).toBe(2);
+    expect(noBaseline.stderr).toContain('--baseline /nonexistent/b.json: no such file (create it with --update-baseline)');
+    expect(noBaseline.seconds).toBeLessThan(10);
+    for (const r of [bad, noSecret, noFixtures, noBaseline]) expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 30_000);
 });
 

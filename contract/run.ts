@@ -112,6 +112,9 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
   const fixturesFile = readFixturesFile(fixturesPath);
   const fixturesLabel = path.relative(process.cwd(), fixturesPath) || fixturesPath;
   const selected = options.rules.length ? selectedRules(options.rules) : undefined;
+  // Read before anything starts: a wrong path fails in a second, not after the suite. A baseline
+  // being adopted (--update-baseline) need not exist yet.
+  const baselineFile = options.baseline && !(options.updateBaseline && !existsSync(options.baseline)) ? readBaseline(options.baseline) : undefined;
 
   // Credentials: the local targets use the fixtures' own published test pair, never the environment.
   let accessKey: string;
@@ -239,7 +242,6 @@ export async function runContract(options: ContractOptions, io: Io): Promise<num
     const raw = reporter.result;
     if (!raw) throw new Error('the contract suite produced no results');
 
-    const baselineFile = options.baseline ? readBaseline(options.baseline) : undefined;
     const known = new Set((baselineFile?.findings ?? []).map((f) => f.rule));
     const result = computeFindings(raw.tests, known);
     for (const u of raw.unhandled) result.errors.push({ test: '(outside any test)', message: u });
