@@ -30,7 +30,7 @@ import { Recorder } from './metrics.ts';
 import { envelopeCode } from './mix.ts';
 import { writeReportFile } from './report.ts';
 import { LOCAL_CAPS } from './safety.ts';
-import { LoadUsageError, SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY } from './target.ts';
+import { LoadUsageError, runCommand, SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY } from './target.ts';
 
 const PATH = '/v1/apk/upgrade';
 const BODY = JSON.stringify({ apkKey: 'apk-basic', versionCode: 1, appointVersionCode: 0, devModelKey: 'stv1', devKey: 'bench-device' });
@@ -410,9 +410,4 @@ function round2(v: number | null): number | null {
   return v === null ? null : Math.round(v * 100) / 100;
 }
 
-try {
-  process.exit((await main()) ? 0 : 1);
-} catch (error) {
-  console.error(`bench:load: ${error instanceof LoadUsageError ? error.message : `failed: ${(error as Error).message.split('\n')[0]}`}`);
-  process.exit(error instanceof LoadUsageError ? 2 : 3);
-}
+await runCommand('bench:load', async () => ((await main()) ? 0 : 1));

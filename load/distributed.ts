@@ -18,7 +18,7 @@ import { mergeRuns, overallLatency, readRunnerOutputs } from './merge.ts';
 import { DEFAULT_MIX } from './mix.ts';
 import { textSummary, writeReportFile, writeRunReports } from './report.ts';
 import { parseCli, resolveRun } from './run.ts';
-import { assertSafe, LoadUsageError, openTarget } from './target.ts';
+import { assertSafe, LoadUsageError, openTarget, runCommand } from './target.ts';
 
 /** What the Job gives pod `index` of `count` (load/k8s/job.yaml), besides the Secret's credentials. */
 export function runnerEnv(index: number, count: number, startAt: string, credentials: { baseUrl: string; accessKey: string; secretKey: string }, confirmHost?: string): Record<string, string> {
@@ -178,10 +178,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (/[/\\]distributed\.(ts|mjs|js)$/.test(process.argv[1] ?? '')) {
-  try {
-    process.exit(await main(process.argv.slice(2)));
-  } catch (error) {
-    console.error(`load:distributed: ${error instanceof LoadUsageError ? error.message : `failed: ${(error as Error).message.split('\n')[0]}`}`);
-    process.exit(error instanceof LoadUsageError ? 2 : 3);
-  }
+  await runCommand('load:distributed', () => main(process.argv.slice(2)));
 }

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { decodeHistogram, latencyFigures, mergeMeasured, newHistogram, type LatencyFigures } from './metrics.ts';
 import { textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
 import { baseFigures, evaluateThresholds, SCENARIOS } from './scenarios.ts';
-import { LoadUsageError } from './target.ts';
+import { LoadUsageError, runCommand } from './target.ts';
 
 /** A runner's summary from its load-summary.json or from its log's `load-summary k/n` lines. */
 export function parseRunnerOutput(text: string, file: string): RunSummary {
@@ -145,10 +145,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (/[/\\]merge\.(ts|mjs|js)$/.test(process.argv[1] ?? '')) {
-  try {
-    process.exit(await main(process.argv.slice(2)));
-  } catch (error) {
-    console.error(`load:merge: ${error instanceof LoadUsageError ? error.message : `failed: ${(error as Error).message.split('\n')[0]}`}`);
-    process.exit(error instanceof LoadUsageError ? 2 : 3);
-  }
+  await runCommand('load:merge', () => main(process.argv.slice(2)));
 }

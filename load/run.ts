@@ -38,7 +38,7 @@ import {
   type Stage,
   type ThresholdParams,
 } from './scenarios.ts';
-import { assertSafe, LoadUsageError, openTarget, probe, type LoadTarget } from './target.ts';
+import { assertSafe, LoadUsageError, openTarget, probe, runCommand, type LoadTarget } from './target.ts';
 
 // ---- flags -------------------------------------------------------------------------------------------
 
@@ -498,20 +498,8 @@ export async function main(argv: string[], defaultTarget?: string): Promise<numb
   }
 }
 
-/** Exit 0 / 1 from main, 2 with one line on a usage problem, 3 with one line on anything else. */
-export async function cli(name: string, argv: string[], defaultTarget?: string): Promise<never> {
-  try {
-    process.exit(await main(argv, defaultTarget));
-  } catch (error) {
-    if (error instanceof LoadUsageError) {
-      console.error(`${name}: ${error.message}`);
-      process.exit(2);
-    }
-    const message = (error as Error).message?.split('\n')[0] ?? String(error);
-    console.error(`${name}: failed: ${message}${process.env.LOAD_DEBUG ? `\n${(error as Error).stack}` : ' (LOAD_DEBUG=1 shows where)'}`);
-    process.exit(3);
-  }
-}
+/** The `load` command: exit 0 / 1 from main, 2 with one line on a usage problem, 3 on anything else. */
+export const cli = (name: string, argv: string[], defaultTarget?: string): Promise<never> => runCommand(name, () => main(argv, defaultTarget));
 
 const entry = process.argv[1] ?? '';
 if (/[/\\]run\.(ts|mjs|js)$/.test(entry)) await cli('load', process.argv.slice(2));

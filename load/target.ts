@@ -18,6 +18,25 @@ export class LoadUsageError extends Error {
   override name = 'LoadUsageError';
 }
 
+/**
+ * Runs a load command's main and exits with its code (0 passed, 1 a threshold failed); 2 with one line
+ * on a usage problem, 3 with one line on anything else (LOAD_DEBUG=1 adds the stack). Never a trace
+ * for bad input.
+ */
+export async function runCommand(name: string, main: () => Promise<number>): Promise<never> {
+  try {
+    process.exit(await main());
+  } catch (error) {
+    if (error instanceof LoadUsageError) {
+      console.error(`${name}: ${error.message}`);
+      process.exit(2);
+    }
+    const message = (error as Error).message?.split('\n')[0] ?? String(error);
+    console.error(`${name}: failed: ${message}${process.env.LOAD_DEBUG ? `\n${(error as Error).stack}` : ' (LOAD_DEBUG=1 shows where)'}`);
+    process.exit(3);
+  }
+}
+
 /** The sandbox's clock, when this process may drive it (embedded sandbox or its control listener). */
 export interface ClockControl {
   /** Stop the server's clock at this instant (epoch ms). */
