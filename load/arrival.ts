@@ -19,8 +19,9 @@
 // then it is counted as dropped (k6's dropped iterations), never sent late in a burst.
 //
 // Counting. An arrival is counted due when its instant comes, sent when the request has been written
-// to the socket ('finish'), so `sent` is what the target received; answered with the latency from
-// dispatch to the last byte of the answer.
+// to the socket ('finish'), so `sent` is what the target received, at the instant its bytes went to
+// the kernel (not the later 'finish' callback); answered with the latency from dispatch to the last
+// byte of the answer.
 import http from 'node:http';
 import https from 'node:https';
 import type { Recorder } from './metrics.ts';
@@ -100,9 +101,18 @@ export function createTransport(baseUrl: string, connections: number, timeoutMs 
         headers: { ...request.headers, 'content-length': String(request.body.length) },
       });
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      // When the bytes went to the kernel: as the socket is handed over when it is already connected
+      // (node flushes the request right then), else once it connects. 'finish' (the write callback)
+      // comes a loop turn later, and on a busy loop that can be in the next second, so the request is
+      // counted at 'finish' (sent = what the target received) but stamped with this instant.
+      let writtenAt: number | undefined;
+      req.on('socket', (socket) => {
+        if (!socket.connecting) writtenAt = performance.now();
+        else socket.once(secure ? 'secureConnect' : 'connect', () => (writtenAt = performance.now()));
+      });
       req.on('finish', () => {
         sent = true;
-        hooks.onSent?.(performance.now());
+        hooks.onSent?.(writtenAt ?? performance.now());
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
