@@ -63,6 +63,7 @@ interface ProcessPlan {
 interface StartedProcess {
   /** The ready line's match (for a port wait: just the URL). */
   match: RegExpMatchArray;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -107,7 +108,7 @@ function startNodeProcess(spec: ProcessPlan): Promise<StartedProcess> {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          resolve({ match: [`http://127.0.0.1:${ready.port}`] as unknown as RegExpMatchArray, stop });
+          resolve({ match: [`http://127.0.0.1:${ready.port}`] as unknown as RegExpMatchArray, pid: child.pid!, stop });
         },
         () => undefined, // the timer or the exit handler reports
       );
@@ -119,7 +120,7 @@ function startNodeProcess(spec: ProcessPlan): Promise<StartedProcess> {
       if (match) {
         settled = true;
         clearTimeout(timer);
-        resolve({ match, stop });
+        resolve({ match, pid: child.pid!, stop });
       }
     };
     child.stdout!.on('data', onData);
@@ -159,7 +160,7 @@ export function processLauncher(fallbackReason?: string): ProcessLauncher {
         await started.stop();
         throw new Error(`sandbox: ready line without a URL: ${started.match[0]}`);
       }
-      return { url, ...(controlUrl ? { controlUrl } : {}), stop: started.stop };
+      return { url, ...(controlUrl ? { controlUrl } : {}), pid: started.pid, stop: started.stop };
     },
 
     async startPrism(options) {

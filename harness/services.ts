@@ -59,6 +59,8 @@ export interface RunningService {
 export interface RunningSandbox extends RunningService {
   /** The loopback control listener (clock), when asked for. */
   controlUrl?: string;
+  /** The sandbox's process id on this host, when it runs as a local process (for CPU figures). */
+  pid?: number;
 }
 
 /**

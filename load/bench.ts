@@ -18,11 +18,12 @@
 // signing_cost_ratio = 1 − signed/unsigned: the share of autocannon's throughput that signing costs.
 // Target ≤ 0.05 (signed ≥ 0.95 × unsigned); exit 1 when missed. Also reported: CPU used by the load
 // generator and by the sandbox during each run (which side was the bottleneck), and signing speed alone.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { chooseLauncher } from '../harness/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { createTransport, nextWholeSecond, perfAt, runArrivals } from './arrival.ts';
 import { createFastSigner, isoTimestamp, type FastSigner, type FastSignTemplate } from './fastsign.ts';
@@ -66,45 +67,6 @@ function combine(slices: RunFigures[]): RunFigures {
     sandboxCpu: weighted((r) => r.sandboxCpu),
     clientCpuUsPerRequest: slices.some((r) => r.clientCpuUsPerRequest === null) ? null : sum((r) => r.clientCpuUsPerRequest! * r.requests) / requests,
   };
-}
-
-function startSandbox(): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'sandbox/main.ts', '--host', '127.0.0.1', '--port', '0', '--fault', 'accept-any-signature'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`the sandbox did not start within 30 s: ${err}`));
-    }, 30_000);
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-      const m = /sandbox listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the sandbox exited (${code}) before listening: ${err}`));
-    });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** CPU seconds a process has used so far (Linux /proc), or null where that is not available. */
@@ -288,8 +250,9 @@ async function main(): Promise<boolean> {
   const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
   if (wrkVersion.error) throw new LoadUsageError('wrk is not installed: install the Debian package `wrk` (scripts/setup.sh installs it)');
 
-  const sandbox = await startSandbox();
-  const pid = sandbox.child.pid;
+  // A local process (its CPU is read from /proc), every signature accepted: wrk sends one fixed request.
+  const sandbox = await (await chooseLauncher({ choice: 'process', needs: { sandbox: true } })).startSandbox({ faults: ['accept-any-signature'], logFile: 'reports/bench-load-sandbox.log' });
+  const pid = sandbox.pid;
   try {
     const stamp = isoTimestamp(Date.now()); // valid for the 5-minute window; the run takes well under that
     const fixedSignature = 'f'.repeat(32); // any value passes under accept-any-signature
@@ -402,7 +365,7 @@ async function main(): Promise<boolean> {
     console.log(`bench:load: wrote ${values.out}/bench-load.json`);
     return met && bad === 0;
   } finally {
-    await stopChild(sandbox.child);
+    await sandbox.stop();
   }
 }
 

@@ -27,8 +27,9 @@ export async function runCommand(name: string, main: () => Promise<number>): Pro
   try {
     process.exit(await main());
   } catch (error) {
-    if (error instanceof LoadUsageError) {
-      console.error(`${name}: ${error.message}`);
+    // node's parseArgs refusing a flag (ERR_PARSE_ARGS_*) is misuse too.
+    if (error instanceof LoadUsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`${name}: ${(error as Error).message}`);
       process.exit(2);
     }
     const message = (error as Error).message?.split('\n')[0] ?? String(error);
