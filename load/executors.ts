@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { Code } from '../generated/operations.ts';
 import { createTransport, nextWholeSecond, perfAt, runArrivals, sleepUntil, type OutgoingRequest, type RateCurve } from './arrival.ts';
 import { createFastSigner } from './fastsign.ts';
-import { Recorder, type Measured } from './metrics.ts';
+import { codesText, Recorder, type Measured } from './metrics.ts';
 import { envelopeCode, MixTraffic, type MixEntry } from './mix.ts';
 import type { Figures } from './scenarios.ts';
 import { LoadUsageError, type LoadTarget } from './target.ts';
@@ -338,9 +338,7 @@ export async function runRateLimit(ctx: ExecContext, plan: ScenarioPlan): Promis
           w.answered,
           w.success,
           w.limited,
-          Object.entries(w.other)
-            .map(([c, n]) => `${c}: ${n}`)
-            .join(', ') || '0',
+          codesText(w.other, '0'),
           w.onsetOrdinal,
           w.onsetMs,
           w.strays,
@@ -469,9 +467,7 @@ export async function runReplay(ctx: ExecContext, plan: ScenarioPlan): Promise<O
           r.answered,
           r.accepted,
           r.replayRejected,
-          Object.entries(r.other)
-            .map(([c, n]) => `${c}: ${n}`)
-            .join(', ') || '0',
+          codesText(r.other, '0'),
         ]),
       },
     ],

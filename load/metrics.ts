@@ -133,6 +133,15 @@ export function sortedCodes(map: Map<number, number>): Record<string, number> {
   return Object.fromEntries([...map].sort((a, b) => a[0] - b[0]));
 }
 
+/** Counts by code for a table cell, `200: 7, 429001: 3`; `empty` when there are none. */
+export function codesText(codes: Record<string, number>, empty: string): string {
+  return (
+    Object.entries(codes)
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ') || empty
+  );
+}
+
 /**
  * Collects one scenario's measurements. Times are performance.now() milliseconds; `origin` is the
  * scenario's start instant on that clock, so second t covers [origin + 1000 t, origin + 1000 (t + 1)).

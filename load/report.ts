@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SECRET_MASK } from '../lib/signing/index.ts';
 import { Code } from '../generated/operations.ts';
 import type { Table } from './executors.ts';
-import type { Measured } from './metrics.ts';
+import { codesText, type Measured } from './metrics.ts';
 import type { ExecutorName, Figures, ScenarioName, Threshold, ThresholdParams } from './scenarios.ts';
 
 export type { Table } from './executors.ts';
@@ -69,11 +69,6 @@ export const format = (value: number | string | null | undefined): string =>
           ? String(Number(value.toFixed(4)))
           : value.toFixed(2);
 
-const codesText = (codes: Record<string, number>) =>
-  Object.entries(codes)
-    .map(([c, n]) => `${c}: ${n}`)
-    .join(', ') || '–';
-
 /** The headline figures of a result, in display order. */
 export function headline(r: ScenarioResult): Record<string, number | string | null> {
   const c = r.measured.counts;
@@ -119,7 +114,7 @@ export function headline(r: ScenarioResult): Record<string, number | string | nu
     'p99 ms': l.p99,
     'max ms': l.max,
     'failed (non-2xx, errors)': c.non2xx + c.errors,
-    'business codes': codesText(r.measured.codes),
+    'business codes': codesText(r.measured.codes, '–'),
   };
 }
 
@@ -202,7 +197,7 @@ function endpointTable(r: ScenarioResult): Table | undefined {
   return {
     title: 'By endpoint',
     columns: ['request', 'path', 'sent', 'business codes', 'unexpected'],
-    rows: r.measured.endpoints.map((e) => [e.name, e.path, e.sent, codesText(e.codes), e.unexpected]),
+    rows: r.measured.endpoints.map((e) => [e.name, e.path, e.sent, codesText(e.codes, '–'), e.unexpected]),
   };
 }
 
