@@ -89,6 +89,17 @@ export function fallbackNotice(reason: string): string {
   return `upgradelink runtime: falling back to local processes: ${reason}`;
 }
 
+/** Thrown when containers were asked for and cannot run; `reason` says why, without the prefix. */
+export class ContainersUnavailable extends Error {
+  constructor(readonly reason: string) {
+    super(`runtime container: ${reason}`);
+    this.name = 'ContainersUnavailable';
+  }
+}
+
+/** Why a container launch failed: a ContainersUnavailable's reason, else the error's message. */
+export const containerFailure = (error: unknown): string => (error instanceof ContainersUnavailable ? error.reason : (error as Error).message);
+
 export async function chooseLauncher(options: ChooseLauncherOptions & { choice: 'container' }): Promise<ContainerLauncher>;
 export async function chooseLauncher(options: ChooseLauncherOptions): Promise<Launcher>;
 export async function chooseLauncher(options: ChooseLauncherOptions): Promise<Launcher> {
@@ -99,7 +110,7 @@ export async function chooseLauncher(options: ChooseLauncherOptions): Promise<La
   const probe = await probeEngine(500, env);
   const opened = probe.ok ? await openContainerLauncher(options.needs, env, notice) : { problem: probe.reason };
   if ('launcher' in opened) return opened.launcher;
-  if (choice === 'container') throw new Error(`runtime container: ${opened.problem}`);
+  if (choice === 'container') throw new ContainersUnavailable(opened.problem);
   notice(fallbackNotice(opened.problem));
   return processLauncher(opened.problem);
 }

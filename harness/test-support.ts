@@ -2,15 +2,13 @@
 // and otherwise skip with the reason, except in CI with UPGRADELINK_REQUIRE_CONTAINERS=1, where they
 // fail: a CI that promised containers must not go green without them.
 import type { TestContext } from 'vitest';
-import { chooseLauncher, type ContainerLauncher } from './index.ts';
+import { chooseLauncher, containerFailure, type ContainerLauncher } from './index.ts';
 
 let opened: Promise<ContainerLauncher | string> | undefined;
 
 /** One container launcher for the test file (every image needed), or why there is none. */
 function containers(): Promise<ContainerLauncher | string> {
-  return (opened ??= chooseLauncher({ choice: 'container', needs: { sandbox: true, prism: true, loadRunner: true } }).catch((error: Error) =>
-    error.message.replace(/^runtime container: /, ''),
-  ));
+  return (opened ??= chooseLauncher({ choice: 'container', needs: { sandbox: true, prism: true, loadRunner: true } }).catch(containerFailure));
 }
 
 /** The container launcher, or skips the test saying why (fails it in CI that requires containers). */

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chooseLauncher } from '../harness/index.ts';
+import { chooseLauncher, containerFailure } from '../harness/index.ts';
 import { nextWholeSecond } from './arrival.ts';
 import { mergeRuns, overallLatency, readRunnerOutputs } from './merge.ts';
 import { DEFAULT_MIX } from './mix.ts';
@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       launcher = await chooseLauncher({ choice: 'container', needs: { loadRunner: true } });
     } catch (error) {
-      throw new LoadUsageError(`--local ${count}: ${(error as Error).message.replace(/^runtime container: /, '')} (npm run docker:engine && npm run docker:build)`);
+      throw new LoadUsageError(`--local ${count}: ${containerFailure(error)} (npm run docker:engine && npm run docker:build)`);
     }
     const startAt = new Date(nextWholeSecond(lead * 1000)).toISOString();
     // The arguments the Job's pods get: the profile and the flags, minus what only this process uses.

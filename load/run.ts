@@ -18,7 +18,7 @@
 // this process starts the sandbox, checks safety and the credentials, the container generates.
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
-import { chooseLauncher } from '../harness/index.ts';
+import { chooseLauncher, containerFailure } from '../harness/index.ts';
 import { FAULT_NAMES } from '../sandbox/faults.ts';
 import { arrivalCount, curveSeconds, nextWholeSecond, peakRate, type RateCurve } from './arrival.ts';
 import { EXECUTORS, SecondBudget, type ExecContext, type Outcome, type ScenarioPlan } from './executors.ts';
@@ -420,7 +420,7 @@ async function inRunnerContainer(target: LoadTarget, argv: string[], values: Val
     const launcher = await chooseLauncher({ choice: 'container', needs: { loadRunner: true } });
     result = await launcher.runLoadRunner({ args, out, env, files, secret: target.secretKey, onOutput: (text) => process.stdout.write(text) });
   } catch (error) {
-    throw new LoadUsageError(`--runner container: ${(error as Error).message.replace(/^runtime container: /, '').split('\n')[0]}; or use --runner process`);
+    throw new LoadUsageError(`--runner container: ${containerFailure(error).split('\n')[0]}; or use --runner process`);
   }
   console.log(`load: runner container ${result.image} exited ${result.exitCode}; its reports are in ${out}/`);
   if (result.exitCode > 1) throw new Error(`the runner container exited ${result.exitCode}; see ${out}/load-runner.log`);

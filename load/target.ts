@@ -3,7 +3,7 @@
 // check (load/safety.ts) and a fail-fast probe shared by every scenario.
 import { sendRaw } from '../lib/client/raw.ts';
 import path from 'node:path';
-import { chooseLauncher, parseRuntime, type RuntimeChoice } from '../harness/index.ts';
+import { chooseLauncher, containerFailure, parseRuntime, type RuntimeChoice } from '../harness/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
 import { Code } from '../generated/operations.ts';
 import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
@@ -127,7 +127,7 @@ export async function openTarget(request: TargetRequest): Promise<LoadTarget> {
     try {
       launcher = await chooseLauncher({ choice, needs: { sandbox: true } });
     } catch (error) {
-      throw new LoadUsageError(`--runtime ${choice}: ${(error as Error).message.replace(/^runtime container: /, '')}; or use --runtime process`);
+      throw new LoadUsageError(`--runtime ${choice}: ${containerFailure(error)}; or use --runtime process`);
     }
     // Always its own process or container: the load process only generates. Its clock is driven
     // over its loopback control listener (clock-stepped rate-limit windows).

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chooseLauncher, probeEngine } from '../harness/index.ts';
+import { chooseLauncher, containerFailure, probeEngine } from '../harness/index.ts';
 
 export interface Step {
   name: string;
@@ -87,7 +87,7 @@ export async function missingRequirement(requires: Step['requires'], env: NodeJS
     await chooseLauncher({ choice: 'container', needs: { sandbox: true, prism: true, loadRunner: true }, env });
     return undefined;
   } catch (error) {
-    return `${(error as Error).message.replace(/^runtime container: /, '')} (${FIX.containers})`;
+    return `${containerFailure(error)} (${FIX.containers})`;
   }
 }
 
