@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import type { ContainerRuntimeClient, GenericContainer, WaitStrategy } from 'testcontainers';
 import type { ContainerLauncher, Images, LauncherNeeds, LoadRunnerOptions } from './index.ts';
 import { openServiceLog, type ServiceLog } from './logs.ts';
-import { freePort, waitForPort } from './process.ts';
+import { portOr, waitForPort } from './process.ts';
 import {
   hostSpecFile,
   logFileFor,
@@ -258,7 +258,7 @@ async function startContainer(client: ContainerRuntimeClient, spec: ContainerPla
     // A failed wait removes the container, but a failure between create and start does not.
     await forceRemove(client, name).catch(() => undefined);
     log.close();
-    throw new Error(`${spec.name} (container ${spec.image}) did not start: ${(error as Error).message}; log ${spec.logFile}\n${log.tail().slice(-1500)}`);
+    throw log.failure(`${spec.name} (container ${spec.image}) did not start: ${(error as Error).message}`);
   }
   let stopping: Promise<void> | undefined;
   return () =>
@@ -271,10 +271,6 @@ async function startContainer(client: ContainerRuntimeClient, spec: ContainerPla
         log.close();
       }
     })());
-}
-
-async function portOr(requested: number | undefined): Promise<number> {
-  return requested !== undefined && requested > 0 ? requested : freePort();
 }
 
 /**
@@ -320,7 +316,7 @@ async function runLoadRunner(client: ContainerRuntimeClient, image: string, opti
     await started.stop({ timeout: 0, remove: true }).catch(() => undefined);
     return exitCode ?? 1;
   } catch (error) {
-    throw new Error(`load-runner (container ${image}) failed: ${(error as Error).message}; log ${logFile}\n${log.tail().slice(-1500)}`);
+    throw log.failure(`load-runner (container ${image}) failed: ${(error as Error).message}`);
   } finally {
     await forceRemove(client, name).catch(() => undefined);
     log.close();

@@ -5,10 +5,12 @@ import path from 'node:path';
 import { maskSecret } from '../lib/signing/index.ts';
 
 export interface ServiceLog {
-  /** Masks, writes and keeps a chunk of output; returns the masked text. */
-  write(chunk: Buffer | string): string;
+  /** Masks, writes and keeps a chunk of output. */
+  write(chunk: Buffer | string): void;
   /** The last 4000 characters, masked. */
   tail(): string;
+  /** An error saying what failed, where the log is, and how the log ends. */
+  failure(message: string): Error;
   close(): void;
 }
 
@@ -23,9 +25,9 @@ export function openServiceLog(file: string, secret?: string, onOutput?: (text: 
       log.write(text);
       tail = (tail + text).slice(-4000);
       onOutput?.(text);
-      return text;
     },
     tail: () => tail,
+    failure: (message) => new Error(`${message}; log ${file}\n${tail.slice(-1500)}`),
     close: () => log.end(),
   };
 }

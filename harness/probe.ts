@@ -61,7 +61,7 @@ function describeError(error: unknown): string {
   return e.code ? `${e.syscall ?? 'connect'} ${e.code}` : e.message;
 }
 
-export type EngineProbe = { ok: true; endpoint: EngineEndpoint } | { ok: false; reason: string };
+export type EngineProbe = { ok: true } | { ok: false; reason: string };
 
 /** Pings the engine; answers within about timeoutMs either way. */
 export async function probeEngine(timeoutMs = 500, env: NodeJS.ProcessEnv = process.env): Promise<EngineProbe> {
@@ -70,7 +70,7 @@ export async function probeEngine(timeoutMs = 500, env: NodeJS.ProcessEnv = proc
   try {
     const status = await ping(endpoint, timeoutMs);
     if (status !== 200) return { ok: false, reason: `Docker engine at ${endpoint.label} answered /_ping with HTTP ${status}` };
-    return { ok: true, endpoint };
+    return { ok: true };
   } catch (error) {
     return { ok: false, reason: `no Docker engine reachable at ${endpoint.label} (${describeError(error)})` };
   }

@@ -32,6 +32,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The requested port, or a free one when none (or 0) is requested. */
+export async function portOr(requested: number | undefined): Promise<number> {
+  return requested !== undefined && requested > 0 ? requested : freePort();
+}
+
 /** Polls 127.0.0.1:port every 50 ms until it accepts a connection, `gone()` is true or the deadline passes. */
 export async function waitForPort(port: number, deadline: number, gone: () => string | undefined): Promise<void> {
   for (;;) {
@@ -98,7 +103,7 @@ function startNodeProcess(spec: ProcessPlan): Promise<StartedProcess> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void stop().then(() => reject(new Error(`${message}; log ${spec.logFile}\n${log.tail().slice(-1500)}`)));
+      void stop().then(() => reject(log.failure(message)));
     };
     const timer = setTimeout(() => fail(`${spec.name} (process) not ready within ${spec.timeoutMs} ms`), spec.timeoutMs);
     const ready = spec.ready;
@@ -164,7 +169,7 @@ export function processLauncher(fallbackReason?: string): ProcessLauncher {
     },
 
     async startPrism(options) {
-      const port = options.port || (await freePort());
+      const port = await portOr(options.port);
       const { args, ready } = prismCommand(options, { spec: hostSpecFile(options), port });
       const started = await startNodeProcess({
         name: `prism ${options.mode}`,
