@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectTests } from '../contract/catalogue.ts';
-import { FAULTS, REPORTS, RUNS_DIR, inexact, pack, runCheck, type Fault } from './fault-runs.ts';
+import { FAULTS, REPORTS, RUNS_DIR, inexact, pack, runCheck, type CheckRun, type Fault } from './fault-runs.ts';
 
 // Runs are CPU-bound (the sandbox and the suite): one per CPU.
 const PARALLEL = Math.max(1, Number(process.env.MUTANTS_PARALLEL ?? os.availableParallelism()));
@@ -77,13 +77,26 @@ async function main(): Promise<number> {
   mkdirSync(RUNS_DIR, { recursive: true });
   const started = performance.now();
   let runs = 0;
+  const check = (name: string, args: string[]) => {
+    runs++;
+    return runCheck(name, args);
+  };
+  const outcome = (f: Fault, run: CheckRun, how: string, problem?: string): FaultOutcome => ({
+    name: f.name,
+    rule: f.rule,
+    stage: f.stage,
+    killed: !problem,
+    run: how,
+    findings: run.doc?.findings.map((x) => x.rule) ?? [],
+    seconds: Math.round(run.seconds * 10) / 10,
+    ...(problem ? { problem } : {}),
+  });
 
   // The clean sandbox on the whole suite, the first run of the pool: no fault result means anything
   // unless it gives no finding.
   let cleanProblem: string | undefined = 'not run';
   const runClean = async (): Promise<FaultOutcome[]> => {
-    const clean = await runCheck('clean', []);
-    runs++;
+    const clean = await check('clean', []);
     cleanProblem = inexact(clean, []);
     process.stdout.write(`mutants: the clean sandbox, whole suite: ${cleanProblem ?? 'no findings'} (${clean.seconds.toFixed(1)} s)\n`);
     return [];
@@ -99,21 +112,24 @@ async function main(): Promise<number> {
     ...(whole ? [] : [...new Set(group.flatMap((f) => testedThrough(f)!))].flatMap((rule) => ['--rule', rule])),
   ];
   const alone = async (fault: Fault): Promise<FaultOutcome> => {
-    let run = await runCheck(fault.name, runArgs([fault]));
-    runs++;
+    let run = await check(fault.name, runArgs([fault]));
     let problem = inexact(run, [fault.rule]);
     let how = 'alone';
     if (problem && targeted([fault])) {
-      run = await runCheck(`${fault.name}-whole-suite`, runArgs([fault], true));
-      runs++;
+      run = await check(`${fault.name}-whole-suite`, runArgs([fault], true));
       problem = inexact(run, [fault.rule]);
       how = 'alone, whole suite';
       process.stdout.write(`mutants: ${fault.name}: its targeted run did not show it; the whole suite ${problem ? 'did not either' : 'did'}\n`);
     }
-    return { name: fault.name, rule: fault.rule, stage: fault.stage, killed: !problem, run: how, findings: run.doc?.findings.map((f) => f.rule) ?? [], seconds: Math.round(run.seconds * 10) / 10, ...(problem ? { problem } : {}) };
+    return outcome(fault, run, how, problem);
   };
   const report = (o: FaultOutcome) =>
     process.stdout.write(`mutants: ${o.killed ? 'caught  ' : 'PROBLEM '} ${o.name.padEnd(34)} ${o.killed ? `by ${o.rule}` : o.problem} (${o.run}, ${o.seconds.toFixed(1)} s)\n`);
+  const aloneReported = async (fault: Fault): Promise<FaultOutcome> => {
+    const o = await alone(fault);
+    report(o);
+    return o;
+  };
 
   // Faults on the whole suite go first: they take longest.
   const groups = each ? faults.map((f) => [f]) : pack([...faults].sort((a, b) => Number(testedThrough(a) !== undefined) - Number(testedThrough(b) !== undefined)), GROUP_SIZE);
@@ -121,28 +137,17 @@ async function main(): Promise<number> {
   const outcomes = (
     await inParallel([null, ...groups], async (group) => {
       if (group === null) return runClean();
-      if (group.length === 1) {
-        const o = await alone(group[0]!);
-        report(o);
-        return [o];
-      }
-      const name = `group-${group[0]!.name}`;
-      const run = await runCheck(name, runArgs(group));
-      runs++;
+      if (group.length === 1) return [await aloneReported(group[0]!)];
+      const run = await check(`group-${group[0]!.name}`, runArgs(group));
       const problem = inexact(run, group.map((f) => f.rule));
       if (!problem) {
-        const findings = run.doc!.findings.map((f) => f.rule);
-        const done = group.map((f): FaultOutcome => ({ name: f.name, rule: f.rule, stage: f.stage, killed: true, run: `shared by ${group.length}`, findings, seconds: Math.round(run.seconds * 10) / 10 }));
+        const done = group.map((f) => outcome(f, run, `shared by ${group.length}`));
         done.forEach(report);
         return done;
       }
       process.stdout.write(`mutants: the run shared by ${group.map((f) => f.name).join(', ')} was not exact (${problem}): each alone\n`);
       const done: FaultOutcome[] = [];
-      for (const f of group) {
-        const o = await alone(f);
-        report(o);
-        done.push(o);
-      }
+      for (const f of group) done.push(await aloneReported(f));
       return done;
     })
   ).flat();
