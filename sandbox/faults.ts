@@ -505,7 +505,7 @@ export const FAULTS: readonly Fault[] = [
       const nowMs = x.env.clock.now();
       if (x.env.nonces.has(key, nowMs)) return d.reused(x);
       return tick().then(() => {
-        x.env.nonces.record(key, nowMs);
+        x.env.nonces.checkAndRecord(key, nowMs);
         return undefined;
       });
     }),
@@ -703,14 +703,6 @@ const BY_NAME = new Map(FAULTS.map((f) => [f.name, f]));
 
 export class FaultError extends Error {
   override name = 'FaultError';
-}
-
-export function isFaultName(name: string): boolean {
-  return BY_NAME.has(name);
-}
-
-export function faultByName(name: string): Fault | undefined {
-  return BY_NAME.get(name);
 }
 
 /**

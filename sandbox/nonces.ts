@@ -29,11 +29,6 @@ export class NonceStore {
     return true;
   }
 
-  /** Records a nonce whether or not it was seen (the check is someone else's). */
-  record(nonce: string, nowMs: number): void {
-    if (!this.has(nonce, nowMs)) this.checkAndRecord(nonce, nowMs);
-  }
-
   has(nonce: string, nowMs: number): boolean {
     this.prune(Math.floor(nowMs / BUCKET_MS));
     for (const set of this.buckets.values()) if (set.has(nonce)) return true;
