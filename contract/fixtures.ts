@@ -5,7 +5,7 @@
 // not retyped. `inconsistent` and `failInternally` records are sandbox-only (the faultFixtures
 // capability): they exist to reach Code.INTERNAL_ERROR/Code.DATA_INVALID and are never seeded into staging.
 import { readFileSync } from 'node:fs';
-import type { AccessKeyFixture, AppFixture, SandboxFixtures } from '../sandbox/fixtures.ts';
+import type { AccessKeyFixture, AppFixture, SandboxFixtures, VersionFixture } from '../sandbox/fixtures.ts';
 import { FAMILIES, OPERATIONS, type Family } from '../generated/operations.ts';
 
 /** A role that is not available, and why (shown as the skip reason). */
@@ -169,9 +169,10 @@ export function resolveFixtures(file: SandboxFixtures, options: ResolveOptions):
     app(`semver.${family}`, family, defaultKey, (a) => {
       const v = a.versions.find((x) => x.versionName === versionName || x.versionName === `v${versionName}`);
       if (!v) return missing(`it has no version named ${versionName}`);
-      const variant = (family === 'tauri' ? v.target : v.platform) ?? '';
+      const variantOf = (x: VersionFixture) => (family === 'tauri' ? x.target : x.platform) ?? '';
+      const variant = variantOf(v);
       const older = a.versions
-        .filter((o) => o.versionCode < v.versionCode && ((family === 'tauri' ? o.target : o.platform) ?? '') === variant && (o.arch ?? '') === (v.arch ?? ''))
+        .filter((o) => o.versionCode < v.versionCode && variantOf(o) === variant && (o.arch ?? '') === (v.arch ?? ''))
         .sort((x, y) => y.versionCode - x.versionCode)[0];
       return {
         app: a.key, versionName, versionCode: v.versionCode, variant, arch: v.arch ?? '', missingVersionName,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { Code, FAMILIES, OPERATIONS, specValidators, type Bundle, type Family } from '../lib/spec/index.ts';
+import { byVersionName } from './operations.ts';
 
 export type { Family } from '../lib/spec/index.ts';
 
@@ -72,9 +73,7 @@ export class FixtureError extends Error {
 // Facts of the spec the fixture checks rely on: which families name versions MAJOR.MINOR.PATCH (their
 // version operation asks for `versionName`), and which arch values a family's builds may carry (the
 // enum its operations accept; "" only means "no filter" on a request).
-const SEMVER_FAMILIES: ReadonlySet<Family | null> = new Set(
-  OPERATIONS.filter((op) => (op.required as readonly string[]).includes('versionName')).map((op) => op.family),
-);
+const SEMVER_FAMILIES: ReadonlySet<Family | null> = new Set(OPERATIONS.filter((op) => byVersionName(op)).map((op) => op.family));
 const BUILD_ARCHES = new Map<Family | null, readonly string[]>(
   OPERATIONS.filter((op) => op.archValues.length > 0).map((op) => [op.family, op.archValues.filter((a: string) => a !== '')]),
 );

@@ -20,7 +20,7 @@ export const DEFAULT_SPEC_PATH = fileURLToPath(new URL('../generated/openapi.jso
 
 /** Request fields a version lookup matches exactly, besides the version itself (REFERENCE §6.6). */
 const LOOKUP_FIELDS = ['arch', 'target', 'platform'] as const;
-export type LookupField = (typeof LOOKUP_FIELDS)[number];
+type LookupField = (typeof LOOKUP_FIELDS)[number];
 
 export interface SignedOperation extends Omit<OperationFacts, 'integerFields'> {
   validate: ValidateFunction;
@@ -30,6 +30,11 @@ export interface SignedOperation extends Omit<OperationFacts, 'integerFields'> {
   lookupFields: readonly LookupField[];
   /** Version operations named by `versionName` (MAJOR.MINOR.PATCH) rather than `versionCode`. */
   byVersionName: boolean;
+}
+
+/** Whether the operation names versions by `versionName` (MAJOR.MINOR.PATCH): its request requires it. */
+export function byVersionName(op: Pick<OperationFacts, 'required'>): boolean {
+  return op.required.includes('versionName');
 }
 
 /** Every operation of the spec by path, its validator compiled (validators are cached per bundle). */
@@ -43,7 +48,7 @@ export function compileOperations(spec: string | Bundle = DEFAULT_SPEC_PATH): Ma
       validate: validators.validatorAt(requestSchemaPointer(op.path, op.method)),
       integerFields: new Set(op.integerFields),
       lookupFields: op.kind === 'version' ? LOOKUP_FIELDS.filter((field) => required.includes(field)) : [],
-      byVersionName: required.includes('versionName'),
+      byVersionName: byVersionName(op),
     });
   }
   return operations;
