@@ -7,8 +7,6 @@
 import type { RecordedRequest } from './support/exchange.ts';
 import { BASELINE_RULE, prerequisites, ruleById, SEVERITIES, type RuleSource, type Severity } from './rules.ts';
 
-export type { RecordedRequest };
-
 export interface RecordedExchange {
   request: RecordedRequest;
   status: number;

@@ -77,7 +77,7 @@ function prismInstalled(): boolean {
 }
 
 /** The rules a `--rule` run covers: those named, their prerequisites and the baselines. */
-export function selectedRules(rules: string[]): Set<string> {
+function selectedRules(rules: string[]): Set<string> {
   const all = new Set<string>([BASELINE_RULE]);
   for (const r of rules) {
     if (!isRuleId(r)) throw new ContractUsageError(`--rule ${r}: no such rule (see contract/RULES.md)`);
@@ -88,12 +88,12 @@ export function selectedRules(rules: string[]): Set<string> {
 }
 
 /** A regex over test names (`… [rule-id]`) selecting those rules' tests. */
-export function rulePattern(rules: Set<string>): string {
+function rulePattern(rules: Set<string>): string {
   return `\\[(${[...rules].map((r) => r.replace(/[.]/g, '\\.')).join('|')})\\]$`;
 }
 
 /** The test files that declare tests of those rules (test files name their rules as string literals). */
-export function ruleFiles(rules: Set<string>): string[] {
+function ruleFiles(rules: Set<string>): string[] {
   const dir = path.join(PROJECT_ROOT, 'contract');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.contract.test.ts'))

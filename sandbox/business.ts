@@ -260,7 +260,7 @@ export function inconsistency(s: Strategy, nowMs: number): string | null {
 }
 
 /** §6.4: gray disabled → none; else the first enabled rule with beginAt ≤ now < endAt. */
-export function activeGrayRule(s: Strategy, nowMs: number): GrayRule | null {
+function activeGrayRule(s: Strategy, nowMs: number): GrayRule | null {
   if (!s.grayEnabled) return null;
   for (const rule of s.grayRules) if (rule.enabled && rule.beginMs <= nowMs && nowMs < rule.endMs) return rule;
   return null;
@@ -356,7 +356,7 @@ export function upgradeData(op: SignedOperation, key: string, app: App | null, v
 }
 
 /** The family's `data` object for a version found (REFERENCE §2.4, §2.6). */
-export function versionData(op: SignedOperation, key: string, app: App, v: Version): Body {
+function versionData(op: SignedOperation, key: string, app: App, v: Version): Body {
   const common = { versionName: v.versionName, versionCode: v.versionCode, description: v.description };
   switch (op.family) {
     case 'url':

@@ -44,8 +44,8 @@ import {
   type WindowStage,
 } from './stages.ts';
 
-export type { Answer, BodyRead, IncomingExchange } from './exchange.ts';
-export { BODY_LIMIT_BYTES, JSON_CONTENT_TYPE, isJsonContentType } from './stages.ts';
+export type { BodyRead } from './exchange.ts';
+export { JSON_CONTENT_TYPE, isJsonContentType } from './stages.ts';
 
 /** The checks in the order of REFERENCE §4.3; tests and faults name stages by these. */
 export const CHECKS = [

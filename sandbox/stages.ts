@@ -130,7 +130,7 @@ export function percentDecodes(requestTarget: string): boolean {
 
 // ---- 5. Headers: the four signing headers present, non-empty and well formed ------------------------
 
-export type SigningSlot = keyof SigningHeaders;
+type SigningSlot = keyof SigningHeaders;
 
 /** The signing headers as the contract spells them, and where each goes. */
 export const SIGNING_HEADERS: ReadonlyArray<readonly [string, SigningSlot]> = [
@@ -358,7 +358,7 @@ export interface Problem {
   readonly text: string;
 }
 
-export const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
+const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
 
 export interface ValidateStage extends Check {
   /** The body as validated and then served: as parsed. */
@@ -465,7 +465,7 @@ export function httpStatus(code: number): number {
 }
 
 /** The code's meaning as the spec words it, then the detail. */
-export function message(outcome: Outcome): string {
+function message(outcome: Outcome): string {
   const meaning = CODES[outcome.code as CodeValue]?.meaning ?? '';
   if (!outcome.detail) return meaning;
   return meaning ? `${meaning}: ${outcome.detail}` : outcome.detail;
