@@ -52,6 +52,19 @@ describe('load distributed', () => {
   });
 });
 
+describe('load distributed > bad input', () => {
+  it('load distributed > a --base-url that is not a URL: exit 2 and one line, before anything starts', { timeout: 30_000 }, async () => {
+    const run = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'load/distributed.ts', '--local', '2', 'smoke', '--base-url', 'not a url']);
+      let stderr = '';
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toBe('load:distributed: --base-url must be an http or https URL such as http://127.0.0.1:8787; got "not a url"');
+  });
+});
+
 describe('load k8s', () => {
   it('load k8s > the Indexed Job gives its pods exactly the environment load:distributed gives its containers', async () => {
     const { parse } = await import('yaml');

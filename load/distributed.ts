@@ -18,7 +18,7 @@ import { mergeRuns, overallLatency, readRunnerOutputs } from './merge.ts';
 import { DEFAULT_MIX } from './mix.ts';
 import { textSummary, writeReportFile, writeRunReports } from './report.ts';
 import { parseCli, resolveRun } from './run.ts';
-import { assertSafe, LoadUsageError, openTarget, runCommand } from './target.ts';
+import { assertSafe, LoadUsageError, loopbackUrl, openTarget, runCommand } from './target.ts';
 
 /** What the Job gives pod `index` of `count` (load/k8s/job.yaml), besides the Secret's credentials. */
 export function runnerEnv(index: number, count: number, startAt: string, credentials: { baseUrl: string; accessKey: string; secretKey: string }, confirmHost?: string): Record<string, string> {
@@ -60,8 +60,7 @@ async function main(argv: string[]): Promise<number> {
   const probeStart = new Date(nextWholeSecond(lead * 1000)).toISOString();
   const segmentEnv = { ...process.env, JOB_COMPLETION_INDEX: '0', LOAD_SEGMENTS: String(count), LOAD_START_AT: probeStart };
   const givenUrl = values['base-url'] ?? process.env.UPGRADELINK_BASE_URL;
-  const { isLoopbackHost } = await import('./safety.ts');
-  resolveRun(profile, values, givenUrl === undefined || isLoopbackHost(new URL(givenUrl).hostname), segmentEnv);
+  resolveRun(profile, values, givenUrl === undefined || loopbackUrl(givenUrl), segmentEnv);
 
   const target = await openTarget({ baseUrl: values['base-url'], runtime: values.runtime, logDir: out, faults: values.fault ?? [] });
   try {

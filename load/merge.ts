@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { decodeHistogram, latencyFigures, mergeMeasured, newHistogram, type LatencyFigures } from './metrics.ts';
 import { textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
-import { baseFigures, evaluateThresholds, SCENARIOS } from './scenarios.ts';
+import { judgeScenario } from './scenarios.ts';
 import { LoadUsageError, runCommand } from './target.ts';
 
 /** A runner's summary from its load-summary.json or from its log's `load-summary k/n` lines. */
@@ -65,8 +65,7 @@ export function mergeRuns(runs: Array<{ file: string; summary: RunSummary }>): R
     const parts = runs.map((r) => r.summary.scenarios[i]!);
     const measured = mergeMeasured(parts.map((p) => p.measured));
     const totalPeak = head.openModel ? Number(head.plan.totalPeakRate ?? head.plan.peakRate) : null;
-    const figures = { ...baseFigures(measured, totalPeak), ...head.executorFigures };
-    const thresholds = evaluateThresholds(SCENARIOS[head.kind].thresholds, figures, head.params, { openModel: head.openModel, wallClock: head.wallClock }, head.vars);
+    const { figures, thresholds, passed } = judgeScenario(head.kind, measured, totalPeak, head.executorFigures, head.params, { openModel: head.openModel, wallClock: head.wallClock }, head.vars);
     const { segment: _segment, startAt: _startAt, ...plan } = head.plan;
     const sum = (key: string) => parts.reduce((n, p) => n + Number(p.plan[key] ?? 0), 0);
     // The curve of the whole run: the first runner's scaled by its share of the peak.
@@ -88,7 +87,7 @@ export function mergeRuns(runs: Array<{ file: string; summary: RunSummary }>): R
       measured,
       figures,
       thresholds,
-      passed: thresholds.length > 0 && thresholds.every((t) => t.ok),
+      passed,
     };
   });
   const all = scenarios.flatMap((s) => s.thresholds);

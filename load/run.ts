@@ -19,6 +19,7 @@
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { chooseLauncher, containerFailure } from '../harness/index.ts';
+import { maskSecret } from '../lib/signing/index.ts';
 import { FAULT_NAMES } from '../sandbox/faults.ts';
 import { arrivalCount, curveSeconds, nextWholeSecond, peakRate, type RateCurve } from './arrival.ts';
 import { EXECUTORS, SecondBudget, type ExecContext, type Outcome, type ScenarioPlan } from './executors.ts';
@@ -26,8 +27,7 @@ import { DEFAULT_MIX, readMix } from './mix.ts';
 import { summarize, textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
 import { LOCAL_CAPS, REMOTE_CAPS } from './safety.ts';
 import {
-  baseFigures,
-  evaluateThresholds,
+  judgeScenario,
   PROFILES,
   SCENARIOS,
   type ExecutorName,
@@ -38,7 +38,7 @@ import {
   type Stage,
   type ThresholdParams,
 } from './scenarios.ts';
-import { assertSafe, LoadUsageError, openTarget, probe, runCommand, type LoadTarget } from './target.ts';
+import { assertSafe, LoadUsageError, loopbackUrl, openTarget, probe, runCommand, type LoadTarget } from './target.ts';
 
 // ---- flags -------------------------------------------------------------------------------------------
 
@@ -71,8 +71,6 @@ const FLAGS = {
 
 type FlagName = keyof typeof FLAGS;
 type Values = { [K in FlagName]?: (typeof FLAGS)[K]['type'] extends 'boolean' ? boolean : K extends 'fault' ? string[] : string };
-
-export const RUN_TARGETS = [...Object.keys(PROFILES), ...Object.keys(SCENARIOS).filter((s) => !(s in PROFILES))];
 
 export function usage(): string {
   const profiles = Object.entries(PROFILES as Record<string, ProfileDecl>).map(([name, p]) => `  ${name.padEnd(12)} ${p.summary}`);
@@ -188,6 +186,8 @@ export interface ResolvedRun {
   params: ThresholdParams;
   /** Explicit --rate (or a remote target): every scenario is held to it. */
   rate: number | undefined;
+  /** What this runner may send in any second: the rate, or its segment's share of it. */
+  cap: number | undefined;
   durationSeconds: number;
   connections: number;
   segment: Segment | undefined;
@@ -280,7 +280,7 @@ export function resolveRun(targetName: string, values: Values, loopback: boolean
     const planRecord: Record<string, unknown> = { durationSeconds: Number(seconds.toFixed(3)), connections: runnerConnections };
     let totalPeakRate: number | null = null;
     const vars: Record<string, string | number> = {};
-    if (executor === 'arrival' || (executor === 'replay' && rate !== undefined)) {
+    if (openModel) {
       const whole = executor === 'replay' ? scaleCurve({}, {}, rate!, seconds) : scaleCurve(decl as { startRate?: number; stages?: readonly Stage[] }, instance, baseRate, seconds);
       const total = arrivalCount(whole);
       // Segment i takes the fraction [round(R·i/N), round(R·(i+1)/N)) / R of the budget too, rounded at
@@ -338,6 +338,7 @@ export function resolveRun(targetName: string, values: Values, loopback: boolean
     profile: targetName,
     params,
     rate,
+    cap,
     durationSeconds,
     connections,
     segment,
@@ -348,14 +349,12 @@ export function resolveRun(targetName: string, values: Values, loopback: boolean
 
 /** Builds a scenario's result: measured + executor figures, thresholds evaluated. */
 export function scenarioResult(run: Pick<ResolvedRun, 'params'>, s: ResolvedScenario, outcome: Outcome, target: string): ScenarioResult {
-  const decl = SCENARIOS[s.kind];
   const peak = s.openModel && s.plan.curve ? peakRate(s.plan.curve) : null;
-  const figures = { ...baseFigures(outcome.measured, peak), ...outcome.figures };
-  const thresholds = evaluateThresholds(decl.thresholds, figures, run.params, { openModel: s.openModel, wallClock: outcome.wallClock ?? false }, s.vars);
+  const { figures, thresholds, passed } = judgeScenario(s.kind, outcome.measured, peak, outcome.figures, run.params, { openModel: s.openModel, wallClock: outcome.wallClock ?? false }, s.vars);
   return {
     scenario: s.instance.scenario,
     kind: s.kind,
-    title: decl.title,
+    title: SCENARIOS[s.kind].title,
     executor: s.executor,
     openModel: s.openModel,
     wallClock: outcome.wallClock ?? false,
@@ -369,7 +368,7 @@ export function scenarioResult(run: Pick<ResolvedRun, 'params'>, s: ResolvedScen
     figures,
     executorFigures: outcome.figures,
     thresholds,
-    passed: thresholds.length > 0 && thresholds.every((t) => t.ok),
+    passed,
     tables: outcome.tables,
     data: outcome.data,
   };
@@ -439,16 +438,7 @@ export async function main(argv: string[], defaultTarget?: string): Promise<numb
   const runner = oneOf('runner', values.runner, ['process', 'container'] as const) ?? 'process';
   // Everything about the flags is checked before anything starts (loopback assumed when no URL is given).
   const givenUrl = values['base-url'] ?? process.env.UPGRADELINK_BASE_URL;
-  let loopbackGuess = true;
-  if (givenUrl !== undefined) {
-    try {
-      const { isLoopbackHost } = await import('./safety.ts');
-      loopbackGuess = isLoopbackHost(new URL(givenUrl).hostname);
-    } catch {
-      throw new LoadUsageError(`--base-url must be an http or https URL such as http://127.0.0.1:8787; got "${givenUrl}"`);
-    }
-  }
-  resolveRun(targetName, values, loopbackGuess);
+  resolveRun(targetName, values, givenUrl === undefined || loopbackUrl(givenUrl));
   const mixFile = values.mix ?? DEFAULT_MIX;
   const mix = await readMix(mixFile);
   const out = values.out ?? 'reports';
@@ -464,8 +454,7 @@ export async function main(argv: string[], defaultTarget?: string): Promise<numb
     assertSafe({ baseUrl: target.baseUrl, durationSeconds: longest, connections: Math.max(run.connections, bursts, run.segment?.count ?? 1), rate: run.rate, confirmHost });
     if (runner === 'container') return await inRunnerContainer(target, argv, values, out);
 
-    const cap = run.rate === undefined ? undefined : run.segment ? segmentShare(run.rate, run.segment).share : run.rate;
-    const budget = new SecondBudget(cap);
+    const budget = new SecondBudget(run.cap);
     await budget.take(1);
     await probe(target, mix[0]!.path, JSON.stringify(mix[0]!.body));
     const where = run.segment ? ` as runner ${run.segment.index} of ${run.segment.count} from ${new Date(run.startAt!).toISOString()}` : '';
@@ -482,8 +471,7 @@ export async function main(argv: string[], defaultTarget?: string): Promise<numb
     }
     const summary = summarize(run.name, run.profile, results, startedAt, 1, run.segment ? { segment: { ...run.segment, startAt: new Date(run.startAt!).toISOString() } } : {});
     const written = await writeRunReports(out, summary, target.secretKey);
-    const mask = (text: string) => text.split(target.secretKey).join('********');
-    console.log(mask(textSummary(results, run.name).join('\n')));
+    console.log(maskSecret(textSummary(results, run.name).join('\n'), target.secretKey));
     console.log(`${run.name}: ${summary.requests.total} requests sent (${summary.requests.probe} probe); reports ${written.filter((f) => !/load-[^/]*\.json$/.test(f) || f.endsWith('load-summary.json')).join(', ')}`);
     if (run.segment) for (const line of summaryBlock(summary)) console.log(line);
     const hold = Number(process.env.LOAD_HOLD_SECONDS ?? 0);

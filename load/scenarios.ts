@@ -367,3 +367,21 @@ export function baseFigures(measured: Measured, peakRate: number | null): Figure
     ...(first !== null && last !== null ? { p99_growth_ms: Math.round((last - first) * 1000) / 1000 } : {}),
   };
 }
+
+/**
+ * Judges a scenario: the figures its measurements give plus its executor's own, and its declared
+ * thresholds on them. A run judges each scenario so, and a merged run again from the merged measurements.
+ */
+export function judgeScenario(
+  kind: ScenarioName,
+  measured: Measured,
+  peakRate: number | null,
+  executorFigures: Figures,
+  params: ThresholdParams,
+  applies: Applicability,
+  vars: Record<string, string | number>,
+): { figures: Figures; thresholds: Threshold[]; passed: boolean } {
+  const figures = { ...baseFigures(measured, peakRate), ...executorFigures };
+  const thresholds = evaluateThresholds(SCENARIOS[kind].thresholds, figures, params, applies, vars);
+  return { figures, thresholds, passed: thresholds.length > 0 && thresholds.every((t) => t.ok) };
+}

@@ -11,7 +11,6 @@ import { checkPlan, isLoopbackHost, type LoadPlan } from './safety.ts';
 export const SANDBOX_ACCESS_KEY = 'ak-sandbox-0001';
 /** Fictitious: the fixtures' test pair. Only used for the embedded sandbox. */
 export const SANDBOX_SECRET_KEY = 'test-secret-DO-NOT-USE-0001';
-export const SANDBOX_FIXTURES = 'fixtures/sandbox.json';
 
 /** A problem with how the run was asked for: the CLI prints it and exits 2. */
 export class LoadUsageError extends Error {
@@ -113,6 +112,15 @@ function controlClock(controlUrl: string): ClockControl {
   };
 }
 
+/** Whether a target URL is on this machine; a URL that does not parse is a usage error. */
+export function loopbackUrl(url: string): boolean {
+  try {
+    return isLoopbackHost(new URL(url).hostname);
+  } catch {
+    throw new LoadUsageError(`--base-url must be an http or https URL such as http://127.0.0.1:8787; got "${url}"`);
+  }
+}
+
 /** Starts the embedded sandbox (its own process or container), or describes the given target from flags and environment. */
 export async function openTarget(request: TargetRequest): Promise<LoadTarget> {
   const faults = request.faults ?? [];
@@ -157,12 +165,7 @@ export async function openTarget(request: TargetRequest): Promise<LoadTarget> {
   const secretKey = process.env.UPGRADELINK_SECRET_KEY;
   if (!accessKey) throw new LoadUsageError('UPGRADELINK_ACCESS_KEY is not set (the access key for the target)');
   if (!secretKey) throw new LoadUsageError('UPGRADELINK_SECRET_KEY is not set (the secret paired with UPGRADELINK_ACCESS_KEY)');
-  let loopback = false;
-  try {
-    loopback = isLoopbackHost(new URL(baseUrl).hostname);
-  } catch {
-    throw new LoadUsageError(`--base-url must be an http or https URL such as http://127.0.0.1:8787; got "${baseUrl}"`);
-  }
+  const loopback = loopbackUrl(baseUrl);
   return {
     baseUrl,
     accessKey,
