@@ -66,6 +66,8 @@ export function createTransport(baseUrl: string, connections: number, timeoutMs 
   const module = secure ? https : http;
   const agent = new module.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   const prefix = url.pathname.replace(/\/$/, '');
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port || (secure ? 443 : 80);
   let inFlight = 0;
   let waiters: Array<() => void> = [];
   const settle = () => {
@@ -94,8 +96,8 @@ export function createTransport(baseUrl: string, connections: number, timeoutMs 
       const req = module.request({
         agent,
         protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || (secure ? 443 : 80),
+        hostname,
+        port,
         method: request.method ?? 'POST',
         path: prefix + request.path,
         headers: { ...request.headers, 'content-length': String(request.body.length) },
@@ -156,26 +158,15 @@ export const curveSeconds = (curve: RateCurve): number => curve.stages.reduce((n
 
 export const peakRate = (curve: RateCurve): number => Math.max(curve.startRate, ...curve.stages.map((s) => s.target));
 
-/** Λ(T): the arrivals the curve asks for from 0 to T seconds. */
-export function integratedRate(curve: RateCurve, until = curveSeconds(curve)): number {
+/** The arrivals of a curve: Λ over its whole length (the rate is linear within each stage), rounded. */
+export function arrivalCount(curve: RateCurve): number {
   let total = 0;
   let from = curve.startRate;
-  let t = 0;
   for (const stage of curve.stages) {
-    const span = Math.min(stage.seconds, Math.max(0, until - t));
-    if (span > 0) {
-      const end = from + ((stage.target - from) * span) / stage.seconds;
-      total += ((from + end) / 2) * span;
-    }
-    t += stage.seconds;
+    total += ((from + stage.target) / 2) * stage.seconds;
     from = stage.target;
   }
-  return total;
-}
-
-/** The arrivals of a curve: how many, and each one's due offset in ms (Λ(t) = i + ½). */
-export function arrivalCount(curve: RateCurve): number {
-  return Math.max(0, Math.round(integratedRate(curve)));
+  return Math.max(0, Math.round(total));
 }
 
 /** Due offsets (ms from the start) of arrivals 0, 1, 2, … while they fall within the curve. */

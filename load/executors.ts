@@ -252,7 +252,6 @@ export async function runRateLimit(ctx: ExecContext, plan: ScenarioPlan): Promis
     return w;
   };
   const aimed: number[] = [];
-  let errors = 0;
   const transport = createTransport(target.baseUrl, connections, Math.max(ctx.timeoutMs, sizeMs));
   try {
     // Clock-stepped: the next window of real time, so the counter is fresh and timestamps are near now.
@@ -277,10 +276,7 @@ export async function runRateLimit(ctx: ExecContext, plan: ScenarioPlan): Promis
           { path: rl.path, body, headers: { 'content-type': 'application/json', ...signer.signWith(template) } },
           {
             onSent: (at) => recorder.sent(at),
-            onError: (at) => {
-              errors++;
-              recorder.failed(at);
-            },
+            onError: (at) => recorder.failed(at),
             onAnswer: (answer) => {
               const receivedAtEpoch = Date.now();
               const at = mode === 'clock' ? aimedAt : Math.floor(serverSeconds(answer.headers, receivedAtEpoch) / rl.windowSeconds);
@@ -324,7 +320,7 @@ export async function runRateLimit(ctx: ExecContext, plan: ScenarioPlan): Promis
       windows_exact: measuredWindows.filter((w) => w.exact).length,
       recoveries,
       recoveries_expected: rl.windows - 1,
-      other_answers: ordered.reduce((n, w) => n + otherCount(w), 0) + errors,
+      other_answers: ordered.reduce((n, w) => n + otherCount(w), 0) + recorder.counts.errors,
       strays: ordered.reduce((n, w) => n + w.strays, 0),
     },
     tables: [

@@ -332,8 +332,9 @@ const CHART_SCRIPT = `
 
 export function renderHtml(summary: RunSummary): string {
   const results = summary.scenarios;
-  const charts = results.flatMap(chartsFor);
-  const sections = results.map((r) => {
+  const chartsOf = results.map(chartsFor);
+  const charts = chartsOf.flat();
+  const sections = results.map((r, i) => {
     const figures = htmlTable(['figure', 'value'], Object.entries(headline(r)).map(([k, v]) => [k, v]));
     const thresholds = htmlTable(
       ['result', 'threshold', 'limit', 'actual'],
@@ -347,7 +348,7 @@ export function renderHtml(summary: RunSummary): string {
     const plan = Object.entries(r.plan)
       .map(([k, v]) => `${escapeHtml(k)} <code>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</code>`)
       .join(', ');
-    const chartDivs = chartsFor(r)
+    const chartDivs = chartsOf[i]!
       .map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}" data-chart="${escapeHtml(c.id)}"></div>`)
       .join('\n');
     return `<section id="${escapeHtml(r.scenario)}">
