@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { collectTests } from '../contract/catalogue.ts';
 import { FAULTS, REPORTS, RUNS_DIR, inexact, pack, runCheck, type CheckRun, type Fault } from './fault-runs.ts';
 
@@ -67,11 +68,22 @@ function renderMarkdown(outcomes: FaultOutcome[], wall: number, runs: number): s
   return `${out.join('\n')}\n`;
 }
 
+const USAGE = 'npm run test:mutants -- [FAULT…] [--each] [--whole-suite] (faults: npm run sandbox -- --list-faults)';
+
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const each = args.includes('--each');
-  const wholeSuite = args.includes('--whole-suite');
-  const only = args.filter((a) => !a.startsWith('-'));
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { each: { type: 'boolean' }, 'whole-suite': { type: 'boolean' }, help: { type: 'boolean' } }, allowPositionals: true });
+  } catch (error) {
+    throw new Error(`${(error as Error).message.split('. ')[0]}; usage: ${USAGE}`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`usage: ${USAGE}\n`);
+    return 0;
+  }
+  const each = parsed.values.each ?? false;
+  const wholeSuite = parsed.values['whole-suite'] ?? false;
+  const only = parsed.positionals;
   for (const n of only) if (!FAULTS.some((f) => f.name === n)) throw new Error(`unknown fault ${n} (npm run sandbox -- --list-faults)`);
   const faults = only.length ? FAULTS.filter((f) => only.includes(f.name)) : [...FAULTS];
   mkdirSync(RUNS_DIR, { recursive: true });
