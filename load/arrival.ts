@@ -254,6 +254,16 @@ class SendLog {
   }
 }
 
+/** runArrivals on a transport of its own to `baseUrl`, `plan.connections` sockets, closed at the end. */
+export async function runArrivalsTo<T>(baseUrl: string, timeoutMs: number, plan: ArrivalPlan, source: ArrivalSource<T>, recorder: Recorder): Promise<void> {
+  const transport = createTransport(baseUrl, plan.connections, timeoutMs);
+  try {
+    await runArrivals(transport, plan, source, recorder);
+  } finally {
+    transport.close();
+  }
+}
+
 /**
  * Runs a curve's arrivals through a transport; counts go to the recorder. Resolves when every
  * arrival has been sent or dropped and every answer is in (or failed).

@@ -25,9 +25,9 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { chooseLauncher } from '../harness/index.ts';
 import { createNodeSigner } from '../lib/signing/node.ts';
-import { createTransport, nextWholeSecond, perfAt, runArrivals } from './arrival.ts';
+import { nextWholeSecond, perfAt, runArrivalsTo } from './arrival.ts';
 import { createFastSigner, isoTimestamp, type FastSigner, type FastSignTemplate } from './fastsign.ts';
-import { Recorder } from './metrics.ts';
+import { latencyFigures, Recorder } from './metrics.ts';
 import { envelopeCode } from './mix.ts';
 import { writeReportFile } from './report.ts';
 import { LOCAL_CAPS } from './safety.ts';
@@ -167,20 +167,16 @@ interface RateStep {
 async function signedRateStep(url: string, rate: number, seconds: number, signer: FastSigner, template: FastSignTemplate): Promise<RateStep> {
   const origin = perfAt(nextWholeSecond(20));
   const recorder = new Recorder(origin, true);
-  const transport = createTransport(url, LOCAL_CAPS.maxConnections, 10_000);
   const body = Buffer.from(BODY, 'utf8');
-  try {
-    await runArrivals(
-      transport,
-      { curve: { startRate: rate, stages: [{ seconds, target: rate }] }, budget: rate * seconds, connections: LOCAL_CAPS.maxConnections, origin },
-      { next: () => ({ request: { path: PATH, body, headers: { 'content-type': 'application/json', ...signer.signWith(template) } }, tag: 0 }), onAnswer: (_tag, answer) => envelopeCode(answer.body) },
-      recorder,
-    );
-  } finally {
-    transport.close();
-  }
+  await runArrivalsTo(
+    url,
+    10_000,
+    { curve: { startRate: rate, stages: [{ seconds, target: rate }] }, budget: rate * seconds, connections: LOCAL_CAPS.maxConnections, origin },
+    { next: () => ({ request: { path: PATH, body, headers: { 'content-type': 'application/json', ...signer.signWith(template) } }, tag: 0 }), onAnswer: (_tag, answer) => envelopeCode(answer.body) },
+    recorder,
+  );
   const c = recorder.counts;
-  const p99Ms = recorder.measured().latency.p99;
+  const p99Ms = latencyFigures(recorder.latency).p99;
   const failed = c.non2xx + c.errors;
   return { rate, due: c.due, sent: c.sent, dropped: c.dropped, answered: c.answered, failed, p99Ms, sustained: c.dropped <= 0.01 * c.due && failed === 0 && p99Ms < P99_LIMIT_MS };
 }

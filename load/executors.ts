@@ -8,7 +8,7 @@
 // figures, tables and data; load/run.ts evaluates the thresholds.
 import autocannon from 'autocannon';
 import { Code } from '../generated/operations.ts';
-import { createTransport, nextWholeSecond, perfAt, runArrivals, sleepUntil, type OutgoingRequest, type RateCurve } from './arrival.ts';
+import { createTransport, nextWholeSecond, perfAt, runArrivalsTo, sleepUntil, type OutgoingRequest, type RateCurve } from './arrival.ts';
 import { createFastSigner } from './fastsign.ts';
 import { codesText, Recorder, type Measured } from './metrics.ts';
 import { envelopeCode, MixTraffic, type MixEntry } from './mix.ts';
@@ -100,20 +100,19 @@ export interface Outcome {
 
 // ---- arrival: the open model ---------------------------------------------------------------------
 
-async function scheduleStart(plan: ScenarioPlan, budget: SecondBudget): Promise<number> {
+function scheduleStart(given: number | undefined, budget: SecondBudget): number {
   // A fresh second of the Unix clock, so that no earlier request shares a second with this schedule.
-  const startAt = plan.startAt ?? nextWholeSecond(20);
+  const startAt = given ?? nextWholeSecond(20);
   if (budget.cap !== undefined) budget.note(0, startAt);
   return startAt;
 }
 
 export async function runArrival(ctx: ExecContext, plan: ScenarioPlan): Promise<Outcome> {
   const curve = plan.curve!;
-  const startAt = await scheduleStart(plan, ctx.budget);
+  const startAt = scheduleStart(plan.startAt, ctx.budget);
   const origin = perfAt(startAt);
   const recorder = new Recorder(origin, true);
   const traffic = new MixTraffic(ctx.mix, ctx.target, recorder.counts, plan.mixOffset ?? 0);
-  const transport = createTransport(ctx.target.baseUrl, plan.connections, ctx.timeoutMs);
   const source = {
     next: () => {
       ctx.budget.note();
@@ -121,11 +120,7 @@ export async function runArrival(ctx: ExecContext, plan: ScenarioPlan): Promise<
     },
     onAnswer: traffic.onAnswer.bind(traffic),
   };
-  try {
-    await runArrivals(transport, { curve, budget: plan.budget ?? Number.MAX_SAFE_INTEGER, connections: plan.connections, origin }, source, recorder);
-  } finally {
-    transport.close();
-  }
+  await runArrivalsTo(ctx.target.baseUrl, ctx.timeoutMs, { curve, budget: plan.budget ?? Number.MAX_SAFE_INTEGER, connections: plan.connections, origin }, source, recorder);
   return {
     measured: recorder.measured(traffic.endpoints()),
     figures: {},
@@ -423,13 +418,8 @@ export async function runReplay(ctx: ExecContext, plan: ScenarioPlan): Promise<O
     onAnswer: traffic.onAnswer.bind(traffic),
   };
   if (plan.curve) {
-    const startAt = await scheduleStart({ ...plan, startAt: undefined }, ctx.budget);
-    const transport = createTransport(ctx.target.baseUrl, plan.connections, ctx.timeoutMs);
-    try {
-      await runArrivals(transport, { curve: plan.curve, budget: plan.budget ?? Number.MAX_SAFE_INTEGER, connections: plan.connections, origin: perfAt(startAt) }, tracked, recorder);
-    } finally {
-      transport.close();
-    }
+    const origin = perfAt(scheduleStart(undefined, ctx.budget));
+    await runArrivalsTo(ctx.target.baseUrl, ctx.timeoutMs, { curve: plan.curve, budget: plan.budget ?? Number.MAX_SAFE_INTEGER, connections: plan.connections, origin }, tracked, recorder);
   } else {
     await closedLoop(ctx, plan.connections, plan.durationSeconds, { next: tracked.next, judge: traffic.judge.bind(traffic) }, recorder);
   }
