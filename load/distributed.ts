@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { chooseLauncher, containerFailure } from '../harness/index.ts';
 import { nextWholeSecond } from './arrival.ts';
 import { mergeRuns, overallLatency, readRunnerOutputs } from './merge.ts';
-import { DEFAULT_MIX } from './mix.ts';
+import { mixForContainer } from './mix.ts';
 import { textSummary, writeReportFile, writeRunReports } from './report.ts';
 import { parseCli, resolveRun } from './run.ts';
 import { assertSafe, LoadUsageError, loopbackUrl, openTarget, runCommand } from './target.ts';
@@ -88,11 +88,8 @@ async function main(argv: string[]): Promise<number> {
       if (typeof value === 'boolean') runnerArgs.push(`--${name}`);
       else runnerArgs.push(`--${name}=${value}`);
     }
-    const files: Array<{ source: string; target: string }> = [];
-    if (values.mix !== undefined && values.mix !== DEFAULT_MIX) {
-      files.push({ source: values.mix, target: '/app/custom/mix.json' });
-      runnerArgs.push('--mix', '/app/custom/mix.json');
-    }
+    const { files, args: mixArgs } = mixForContainer(values.mix);
+    runnerArgs.push(...mixArgs);
     console.log(`load:distributed: ${count} runner containers (${launcher.images.loadRunner}), ${profile} ${runnerArgs.slice(1).join(' ')} against ${target.label}, starting together at ${startAt}`);
     const dir = path.join(out, 'distributed');
     const runners = await Promise.all(

@@ -9,6 +9,13 @@ import { LoadUsageError } from './target.ts';
 
 export const DEFAULT_MIX = 'load/mix.json';
 
+/** A mix other than the default, for a load-runner container: the file to copy in and the flag naming it there. */
+export function mixForContainer(mix: string | undefined): { files: Array<{ source: string; target: string }>; args: string[] } {
+  if (mix === undefined || mix === DEFAULT_MIX) return { files: [], args: [] };
+  const target = '/app/custom/mix.json';
+  return { files: [{ source: mix, target }], args: ['--mix', target] };
+}
+
 /** Codes that mean the load generator itself is wrong (signature, nonce, timestamp). */
 export const SIGNING_REJECTIONS: ReadonlySet<number> = new Set([Code.INVALID_HEADER, Code.AUTH_FAILED, Code.SIGNATURE_FAILED]);
 

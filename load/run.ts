@@ -23,7 +23,7 @@ import { maskSecret } from '../lib/signing/index.ts';
 import { FAULT_NAMES } from '../sandbox/faults.ts';
 import { arrivalCount, curveSeconds, nextWholeSecond, peakRate, type RateCurve } from './arrival.ts';
 import { EXECUTORS, SecondBudget, type ExecContext, type Outcome, type ScenarioPlan } from './executors.ts';
-import { DEFAULT_MIX, readMix } from './mix.ts';
+import { DEFAULT_MIX, mixForContainer, readMix } from './mix.ts';
 import { summarize, textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
 import { LOCAL_CAPS, REMOTE_CAPS } from './safety.ts';
 import {
@@ -402,11 +402,8 @@ async function inRunnerContainer(target: LoadTarget, argv: string[], values: Val
   }
   args.push('--base-url', target.baseUrl);
   if (target.controlUrl) args.push('--control-url', target.controlUrl);
-  const files: Array<{ source: string; target: string }> = [];
-  if (values.mix !== undefined && values.mix !== DEFAULT_MIX) {
-    files.push({ source: values.mix, target: '/app/custom/mix.json' });
-    args.push('--mix', '/app/custom/mix.json');
-  }
+  const { files, args: mixArgs } = mixForContainer(values.mix);
+  args.push(...mixArgs);
   const env: Record<string, string> = {
     UPGRADELINK_ACCESS_KEY: target.accessKey,
     UPGRADELINK_SECRET_KEY: target.secretKey,
