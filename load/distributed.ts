@@ -16,7 +16,7 @@ import { chooseLauncher, containerFailure } from '../harness/index.ts';
 import { nextWholeSecond } from './arrival.ts';
 import { mergeRuns, overallLatency, readRunnerOutputs } from './merge.ts';
 import { mixForContainer } from './mix.ts';
-import { textSummary, writeReportFile, writeRunReports } from './report.ts';
+import { reportsToShow, textSummary, writeReportFile, writeRunReports } from './report.ts';
 import { parseCli, resolveRun } from './run.ts';
 import { assertSafe, LoadUsageError, loopbackUrl, openTarget, runCommand } from './target.ts';
 
@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(textSummary(merged.scenarios, `load:distributed (${count} runners merged)`).join('\n'));
     console.log(
       `load:distributed: ${report.totals.requests} requests sent by ${count} runners (${report.totals.dropped} dropped); merged p50 ${latency.p50} ms, p99 ${latency.p99} ms; ` +
-        `reports ${file}, ${written.filter((f) => !/load-(?!summary)[^/]*\.json$/.test(f)).join(', ')}`,
+        `reports ${file}, ${reportsToShow(written).join(', ')}`,
     );
     writeFileSync(path.join(dir, 'runners.txt'), `${runners.map((r) => r.log).join('\n')}\n`);
     return merged.passed ? 0 : 1;

@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import { Code } from '../generated/operations.ts';
 import { createTransport, nextWholeSecond, perfAt, runArrivalsTo, sleepUntil, type OutgoingRequest, type RateCurve } from './arrival.ts';
 import { createFastSigner } from './fastsign.ts';
-import { codesText, Recorder, type Measured } from './metrics.ts';
+import { codesText, countOther, Recorder, type Measured } from './metrics.ts';
 import { envelopeCode, MixTraffic, type MixEntry } from './mix.ts';
 import type { Figures } from './scenarios.ts';
 import { LoadUsageError, type LoadTarget } from './target.ts';
@@ -32,13 +32,18 @@ export class SecondBudget {
   private used = 0;
   constructor(readonly cap: number | undefined) {}
 
-  /** Notes sends made without asking (arrival-rate scenarios are within the cap by construction). */
-  note(n = 1, at = Date.now()): void {
+  /** Moves to the second `at` falls in, with nothing used yet when it is a new one. */
+  private roll(at: number): void {
     const second = Math.floor(at / 1000);
     if (second !== this.second) {
       this.second = second;
       this.used = 0;
     }
+  }
+
+  /** Notes sends made without asking (arrival-rate scenarios are within the cap by construction). */
+  note(n = 1, at = Date.now()): void {
+    this.roll(at);
     this.used += n;
   }
 
@@ -46,11 +51,7 @@ export class SecondBudget {
   async take(n: number): Promise<void> {
     if (this.cap !== undefined && n > this.cap) throw new LoadUsageError(`--rate ${this.cap} is below a burst of ${n} requests this run needs; raise --rate`);
     for (;;) {
-      const now = Date.now();
-      if (Math.floor(now / 1000) !== this.second) {
-        this.second = Math.floor(now / 1000);
-        this.used = 0;
-      }
+      this.roll(Date.now());
       if (this.cap === undefined || this.used + n <= this.cap) {
         this.used += n;
         return;
@@ -287,10 +288,7 @@ export async function runRateLimit(ctx: ExecContext, plan: ScenarioPlan): Promis
                   bucket.onsetOrdinal = bucket.answered;
                   bucket.onsetMs = Math.round(answer.at - burstStart);
                 }
-              } else {
-                const key = code === undefined ? 'not JSON' : String(code);
-                bucket.other[key] = (bucket.other[key] ?? 0) + 1;
-              }
+              } else countOther(bucket.other, code);
             },
           },
         );
@@ -392,10 +390,7 @@ export async function runReplay(ctx: ExecContext, plan: ScenarioPlan): Promise<O
             recorder.answered(answer.at, answer.latencyMs, answer.status, code);
             if (code !== undefined && entry.expect.includes(code)) round.accepted++;
             else if (code === Code.AUTH_FAILED) round.replayRejected++;
-            else {
-              const key = code === undefined ? 'not JSON' : String(code);
-              round.other[key] = (round.other[key] ?? 0) + 1;
-            }
+            else countOther(round.other, code);
           },
         },
       );

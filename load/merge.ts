@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { decodeHistogram, latencyFigures, mergeMeasured, newHistogram, type LatencyFigures } from './metrics.ts';
-import { textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
+import { reportsToShow, textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
 import { judgeScenario } from './scenarios.ts';
 import { LoadUsageError, runCommand } from './target.ts';
 
@@ -139,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
   const written = await writeRunReports(parsed.values.out!, merged);
   console.log(textSummary(merged.scenarios, `${merged.run} (${merged.runners} runners merged)`).join('\n'));
   const latency = overallLatency(merged);
-  console.log(`load:merge: ${merged.requests.total} requests sent by ${merged.runners} runners; p50 ${latency.p50} ms, p99 ${latency.p99} ms (merged histograms); reports ${written.filter((f) => !/load-(?!summary)[^/]*\.json$/.test(f)).join(', ')}`);
+  console.log(`load:merge: ${merged.requests.total} requests sent by ${merged.runners} runners; p50 ${latency.p50} ms, p99 ${latency.p99} ms (merged histograms); reports ${reportsToShow(written).join(', ')}`);
   return merged.passed ? 0 : 1;
 }
 

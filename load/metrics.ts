@@ -133,6 +133,12 @@ export function sortedCodes(map: Map<number, number>): Record<string, number> {
   return Object.fromEntries([...map].sort((a, b) => a[0] - b[0]));
 }
 
+/** Counts an answer outside a table's own columns under its business code, or `not JSON`. */
+export function countOther(other: Record<string, number>, code: number | undefined): void {
+  const key = code === undefined ? 'not JSON' : String(code);
+  other[key] = (other[key] ?? 0) + 1;
+}
+
 /** Counts by code for a table cell, `200: 7, 429001: 3`; `empty` when there are none. */
 export function codesText(codes: Record<string, number>, empty: string): string {
   return (

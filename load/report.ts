@@ -441,6 +441,9 @@ export async function writeReportFile(dir: string, name: string, text: string, s
   return path;
 }
 
+/** The written reports worth naming on the console: all but the per-scenario JSON (load-summary.json holds them). */
+export const reportsToShow = (written: string[]): string[] => written.filter((f) => !/load-[^/]*\.json$/.test(f) || f.endsWith('load-summary.json'));
+
 /**
  * Every report of a run: load-<scenario>.json, load-summary.json, load-report.html, load-junit.xml and
  * load-<profile>.md (the CI step summary).

@@ -24,7 +24,7 @@ import { FAULT_NAMES } from '../sandbox/faults.ts';
 import { arrivalCount, curveSeconds, nextWholeSecond, peakRate, type RateCurve } from './arrival.ts';
 import { EXECUTORS, SecondBudget, type ExecContext, type Outcome, type ScenarioPlan } from './executors.ts';
 import { DEFAULT_MIX, mixForContainer, readMix } from './mix.ts';
-import { summarize, textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
+import { reportsToShow, summarize, textSummary, writeRunReports, type RunSummary, type ScenarioResult } from './report.ts';
 import { LOCAL_CAPS, REMOTE_CAPS } from './safety.ts';
 import {
   judgeScenario,
@@ -469,7 +469,7 @@ export async function main(argv: string[], defaultTarget?: string): Promise<numb
     const summary = summarize(run.name, run.profile, results, startedAt, 1, run.segment ? { segment: { ...run.segment, startAt: new Date(run.startAt!).toISOString() } } : {});
     const written = await writeRunReports(out, summary, target.secretKey);
     console.log(maskSecret(textSummary(results, run.name).join('\n'), target.secretKey));
-    console.log(`${run.name}: ${summary.requests.total} requests sent (${summary.requests.probe} probe); reports ${written.filter((f) => !/load-[^/]*\.json$/.test(f) || f.endsWith('load-summary.json')).join(', ')}`);
+    console.log(`${run.name}: ${summary.requests.total} requests sent (${summary.requests.probe} probe); reports ${reportsToShow(written).join(', ')}`);
     if (run.segment) for (const line of summaryBlock(summary)) console.log(line);
     const hold = Number(process.env.LOAD_HOLD_SECONDS ?? 0);
     if (run.segment && hold > 0) {
