@@ -214,22 +214,16 @@ export class Recorder {
   }
 
   series(): SecondSample[] {
-    return this.buckets.map((b, t) => {
-      const figures = b.histogram ? latencyFigures(b.histogram) : undefined;
-      return {
-        t,
-        requested: this.openModel ? b.requested : null,
-        sent: b.sent,
-        answered: b.answered,
-        dropped: b.dropped,
-        errors: b.errors,
-        codes: sortedCodes(b.codes),
-        p50: figures?.p50 ?? null,
-        p95: figures?.p95 ?? null,
-        p99: figures?.p99 ?? null,
-        hdr: encodeHistogram(b.histogram ?? newHistogram()),
-      };
-    });
+    return this.buckets.map((b, t) => ({
+      t,
+      requested: this.openModel ? b.requested : null,
+      sent: b.sent,
+      answered: b.answered,
+      dropped: b.dropped,
+      errors: b.errors,
+      codes: sortedCodes(b.codes),
+      ...secondLatency(b.histogram),
+    }));
   }
 
   measured(endpoints: EndpointStats[] = []): Measured {
@@ -243,6 +237,12 @@ export class Recorder {
   }
 }
 
+/** A second's latency figures (null when it had no answer) and its histogram, encoded for merging. */
+function secondLatency(histogram: Histogram | undefined): Pick<SecondSample, 'p50' | 'p95' | 'p99' | 'hdr'> {
+  const figures = histogram?.totalCount ? latencyFigures(histogram) : undefined;
+  return { p50: figures?.p50 ?? null, p95: figures?.p95 ?? null, p99: figures?.p99 ?? null, hdr: encodeHistogram(histogram ?? newHistogram()) };
+}
+
 const addRecords = (into: Record<string, number>, from: Record<string, number>) => {
   for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + n;
 };
@@ -254,7 +254,7 @@ export function mergeMeasured(parts: Measured[]): Measured {
   const counts = zeroCounts();
   const codes: Record<string, number> = {};
   const latency = newHistogram();
-  const seconds = new Map<number, { sample: SecondSample; histogram: Histogram; requested: number | null }>();
+  const seconds = new Map<number, { sample: SecondSample; histogram: Histogram }>();
   const endpoints = new Map<string, EndpointStats>();
   for (const part of parts) {
     for (const key of Object.keys(counts) as Array<keyof Counts>) counts[key] += part.counts[key] ?? 0;
@@ -263,14 +263,14 @@ export function mergeMeasured(parts: Measured[]): Measured {
     for (const s of part.series) {
       let merged = seconds.get(s.t);
       if (!merged) {
-        merged = { sample: { ...s, codes: {}, sent: 0, answered: 0, dropped: 0, errors: 0 }, histogram: newHistogram(), requested: s.requested === null ? null : 0 };
+        merged = { sample: { ...s, requested: s.requested === null ? null : 0, codes: {}, sent: 0, answered: 0, dropped: 0, errors: 0 }, histogram: newHistogram() };
         seconds.set(s.t, merged);
       }
       merged.sample.sent += s.sent;
       merged.sample.answered += s.answered;
       merged.sample.dropped += s.dropped;
       merged.sample.errors += s.errors;
-      if (merged.requested !== null) merged.requested += s.requested ?? 0;
+      if (merged.sample.requested !== null) merged.sample.requested += s.requested ?? 0;
       addRecords(merged.sample.codes, s.codes);
       merged.histogram.add(decodeHistogram(s.hdr));
     }
@@ -284,18 +284,7 @@ export function mergeMeasured(parts: Measured[]): Measured {
   }
   const series = [...seconds.values()]
     .sort((a, b) => a.sample.t - b.sample.t)
-    .map(({ sample, histogram, requested }) => {
-      const figures = histogram.totalCount ? latencyFigures(histogram) : undefined;
-      return {
-        ...sample,
-        requested,
-        codes: sortRecord(sample.codes),
-        p50: figures?.p50 ?? null,
-        p95: figures?.p95 ?? null,
-        p99: figures?.p99 ?? null,
-        hdr: encodeHistogram(histogram),
-      };
-    });
+    .map(({ sample, histogram }) => ({ ...sample, codes: sortRecord(sample.codes), ...secondLatency(histogram) }));
   return {
     counts,
     codes: sortRecord(codes),
