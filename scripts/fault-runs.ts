@@ -69,6 +69,17 @@ export function inexact(run: CheckRun, expected: readonly string[]): string | un
 }
 
 /**
+ * The expected rules a run did not report, when that is all that is wrong with it (it judged the
+ * sandbox, every test was judged, and it reported no other rule and none twice); else undefined.
+ */
+export function missedOnly(run: CheckRun, expected: readonly string[]): string[] | undefined {
+  if (run.error || !run.doc?.judged || run.doc.errors.length) return undefined;
+  const got = run.doc.findings.map((f) => f.rule);
+  if (got.some((r) => !expected.includes(r)) || new Set(got).size !== got.length) return undefined;
+  return expected.filter((r) => !got.includes(r));
+}
+
+/**
  * Whether a fault's rule is one whose faults mask the others': the baseline (nothing else on the
  * operation is judged), the transport, and the checks on every answer (the envelope, the data of
  * success answers): a test stops at its first failing check, so what it would have shown next is hidden.
